@@ -1,0 +1,51 @@
+/**
+ * Server-side sessions for Web-standard servers (Deno, Bun, Hono, Node).
+ *
+ * The data stays on the server, in Deno KV by default; the browser holds only
+ * a random token in a `__Host-` cookie (HTTPS) or a plain cookie (HTTP), and
+ * the store keeps only the token's SHA-256. Every save is a compare-and-swap:
+ * when requests on one session race, each re-applies its own changes on top
+ * of the others', so none is lost.
+ *
+ * @example A visit counter
+ * ```ts
+ * import { getSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * const app = withSession((req) => {
+ *   const session = getSession<{ visits: number; language: string }>(req);
+ *   const visits = session.update("visits", (n = 0) => n + 1);
+ *   return new Response(`visit ${visits}`);
+ * }, { store: memoryStore() });
+ *
+ * // In a server: Deno.serve(app) — with the default Deno KV store when no
+ * // `store` is given.
+ * const res = await app(new Request("http://localhost/"));
+ * console.log(await res.text(), res.headers.get("set-cookie"));
+ * ```
+ *
+ * @module
+ */
+export { currentSession, getSession, withSession } from "./src/with_session.ts";
+export type { Session } from "./src/session.ts";
+export type { SameSite, SessionOptions } from "./src/options.ts";
+export {
+  MissingSessionValueError,
+  SessionConflictError,
+  SessionStoreError,
+  SessionTooLargeError,
+} from "./src/errors.ts";
+export type {
+  SessionStore,
+  StoreCheck,
+  StoreCommit,
+  StoreEntry,
+  StoreKey,
+  StoreSet,
+} from "./src/store.ts";
+export {
+  type KvAtomicLike,
+  type KvLike,
+  kvStore,
+  type KvStoreOptions,
+} from "./src/stores/kv.ts";
+export { memoryStore, type MemoryStoreOptions } from "./src/stores/memory.ts";

@@ -1,0 +1,80 @@
+// Reading one cookie out of a Cookie header, and writing Set-Cookie values.
+
+/** What reading a session cookie found. */
+export type CookieLookup =
+  | { readonly kind: "none" }
+  | { readonly kind: "one"; readonly value: string }
+  | { readonly kind: "many" };
+
+const NONE: CookieLookup = { kind: "none" };
+const MANY: CookieLookup = { kind: "many" };
+
+/**
+ * Finds the cookie named exactly `name` (case-sensitive). Total and linear:
+ * any header string gives an answer and nothing throws. Pairs are split on
+ * `;` and on `,`, the separator `Headers.get` uses to join several Cookie
+ * lines. More than one cookie of the name is reported as "many", never
+ * resolved by order, because a sibling subdomain can plant a second one.
+ */
+export function findCookie(header: string | null, name: string): CookieLookup {
+  if (header === null || header.indexOf(name) === -1) return NONE;
+  let found: string | undefined;
+  let start = 0;
+  const length = header.length;
+  while (start < length) {
+    let end = start;
+    while (end < length) {
+      const c = header.charCodeAt(end);
+      if (c === 59 /* ; */ || c === 44 /* , */) break;
+      end++;
+    }
+    const eq = header.indexOf("=", start);
+    if (eq !== -1 && eq < end) {
+      if (trim(header, start, eq) === name) {
+        if (found !== undefined) return MANY;
+        found = trim(header, eq + 1, end);
+      }
+    }
+    start = end + 1;
+  }
+  return found === undefined ? NONE : { kind: "one", value: found };
+}
+
+function trim(s: string, from: number, to: number): string {
+  while (from < to && isSpace(s.charCodeAt(from))) from++;
+  while (to > from && isSpace(s.charCodeAt(to - 1))) to--;
+  return s.slice(from, to);
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** The attributes shared by a session cookie and its clearing. */
+export interface CookieAttributes {
+  readonly secure: boolean;
+  readonly sameSite: string;
+}
+
+/** A `Set-Cookie` value that stores `value`. */
+export function setCookie(
+  name: string,
+  value: string,
+  attributes: CookieAttributes,
+  maxAgeSeconds: number | undefined,
+): string {
+  const maxAge = maxAgeSeconds === undefined
+    ? ""
+    : `; Max-Age=${maxAgeSeconds}`;
+  return `${name}=${value}; Path=/${
+    attributes.secure ? "; Secure" : ""
+  }; HttpOnly; SameSite=${attributes.sameSite}${maxAge}`;
+}
+
+/** A `Set-Cookie` value that makes the browser drop the cookie. */
+export function clearCookie(
+  name: string,
+  attributes: CookieAttributes,
+): string {
+  return setCookie(name, "", attributes, 0);
+}

@@ -1,0 +1,22 @@
+// Session tokens: 32 CSPRNG bytes as base64url, stored only as their SHA-256.
+import { createHash, randomBytes } from "node:crypto";
+
+/** 32 bytes in base64url without padding: 42 free characters and a last one
+ * whose two low bits are zero, so only the canonical encoding matches. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
+/** Whether `value` is a token tessera could have issued. */
+export function isWellFormedToken(value: string): boolean {
+  return value.length === 43 && TOKEN_PATTERN.test(value);
+}
+
+/** A new random token. */
+export function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** The store id of a token. `node:crypto` hashes synchronously, which costs a
+ * fraction of the async `crypto.subtle.digest` round trip. */
+export function tokenId(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}

@@ -1,0 +1,316 @@
+/**
+ * The options of `withSession`, and their defaults.
+ *
+ * @module
+ */
+import { SessionStoreError } from "./errors.ts";
+import type { SessionStore } from "./store.ts";
+import { kvStore } from "./stores/kv.ts";
+
+/** The `SameSite` attribute of the session cookie. */
+export type SameSite = "Strict" | "Lax" | "None";
+
+/** Options of `withSession`. Durations are milliseconds. */
+export interface SessionOptions {
+  /**
+   * Where sessions are kept. On Deno, the default opens `Deno.openKv()` on the
+   * first request that needs it. Elsewhere a store is required.
+   *
+   * @default {kvStore(await Deno.openKv())}
+   */
+  store?: SessionStore;
+  /**
+   * The cookie name: `__Host-` + name over HTTPS, name over plain HTTP.
+   *
+   * @default {"session"}
+   */
+  cookieName?: string;
+  /**
+   * A session unused for this long is gone.
+   *
+   * @default {3_600_000} (1 hour)
+   */
+  idleTimeout?: number;
+  /**
+   * A session older than this is gone, however busy.
+   *
+   * @default {86_400_000} (24 hours)
+   */
+  absoluteTimeout?: number;
+  /**
+   * Read-only requests refresh the last-seen time at most this often, so
+   * reading a session rarely writes.
+   *
+   * @default {300_000} (5 minutes)
+   */
+  touchInterval?: number;
+  /**
+   * Cookie lifetime. Absent: a browser-session cookie, dropped when the
+   * browser closes. At most 400 days, the browsers' cap.
+   *
+   * @default {undefined}
+   */
+  cookieMaxAge?: number;
+  /**
+   * The cookie's `SameSite` attribute. `"None"` needs a `Secure` cookie, so
+   * it requires `httpsOnly: true`.
+   *
+   * @default {"Lax"}
+   */
+  sameSite?: SameSite;
+  /**
+   * Serve sessions over HTTPS only: plain-HTTP requests get a session that
+   * cannot be saved.
+   *
+   * @default {false}
+   */
+  httpsOnly?: boolean;
+  /**
+   * Values kept when `login()` resets the session.
+   *
+   * @default {["language"]}
+   */
+  persistentFieldsOnLogin?: readonly string[];
+  /**
+   * Values kept when `logout()` resets the session. When none is kept,
+   * logout destroys the session.
+   *
+   * @default {["language"]}
+   */
+  persistentFieldsOnLogout?: readonly string[];
+  /**
+   * Take the request's scheme from `X-Forwarded-Proto` / `Forwarded`: only
+   * behind a proxy that sets them.
+   *
+   * @default {false}
+   */
+  trustProxy?: boolean;
+  /**
+   * How often a save is tried when concurrent requests keep changing the
+   * same session.
+   *
+   * @default {32}
+   */
+  maxAttempts?: number;
+  /**
+   * Answers a request whose session could not be read or saved. The handler's
+   * response is not sent: the client is never told "saved" when nothing was.
+   *
+   * @default {a 503 for store errors, a 500 otherwise, logged with console.error}
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+/** Options with defaults applied and checked, computed once per `withSession`. */
+export interface ResolvedOptions {
+  readonly store: () => SessionStore | Promise<SessionStore>;
+  readonly httpsCookie: string;
+  readonly httpCookie: string;
+  readonly idleTimeout: number;
+  readonly absoluteTimeout: number;
+  readonly touchInterval: number;
+  readonly cookieMaxAge: number | undefined;
+  readonly sameSite: SameSite;
+  readonly httpsOnly: boolean;
+  readonly persistentFieldsOnLogin: readonly string[];
+  readonly persistentFieldsOnLogout: readonly string[];
+  readonly trustProxy: boolean;
+  readonly maxAttempts: number;
+  readonly onError: (
+    error: unknown,
+    request: Request,
+  ) => Response | Promise<Response>;
+}
+
+const DAY = 86_400_000;
+/** Browsers cap cookie lifetimes at 400 days. */
+const MAX_COOKIE_AGE = 400 * DAY;
+/** A longer timeout is almost certainly a unit mistake (seconds vs ms). */
+const MAX_TIMEOUT = 400 * DAY;
+/** RFC 6265 token characters. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Applies defaults and validates, throwing `TypeError`/`RangeError` that say
+ * what to change.
+ */
+export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `withSession() options must be an object, got ${String(options)}`,
+    );
+  }
+  const cookieName = options.cookieName ?? "session";
+  if (typeof cookieName !== "string" || !COOKIE_NAME.test(cookieName)) {
+    throw new TypeError(
+      `cookieName must be letters, digits or !#$%&'*+-.^_\`|~, got ${
+        JSON.stringify(cookieName)
+      }`,
+    );
+  }
+  if (/^__(host|secure)-/i.test(cookieName)) {
+    throw new TypeError(
+      `cookieName must not carry a prefix (tessera adds "__Host-" over HTTPS), got "${cookieName}"`,
+    );
+  }
+  const idleTimeout = duration(
+    "idleTimeout",
+    options.idleTimeout,
+    3_600_000,
+    MAX_TIMEOUT,
+  );
+  const absoluteTimeout = duration(
+    "absoluteTimeout",
+    options.absoluteTimeout,
+    DAY,
+    MAX_TIMEOUT,
+  );
+  const touchInterval = duration(
+    "touchInterval",
+    options.touchInterval,
+    300_000,
+    idleTimeout,
+    0,
+  );
+  const cookieMaxAge = options.cookieMaxAge === undefined
+    ? undefined
+    : duration("cookieMaxAge", options.cookieMaxAge, 0, MAX_COOKIE_AGE, 1000);
+  const sameSite = options.sameSite ?? "Lax";
+  if (sameSite !== "Strict" && sameSite !== "Lax" && sameSite !== "None") {
+    throw new TypeError(
+      `sameSite must be "Strict", "Lax" or "None", got ${
+        JSON.stringify(sameSite)
+      }`,
+    );
+  }
+  const httpsOnly = options.httpsOnly ?? false;
+  if (sameSite === "None" && !httpsOnly) {
+    throw new RangeError(
+      `sameSite "None" needs a Secure cookie, which plain HTTP cannot carry: set httpsOnly: true, or use "Lax"`,
+    );
+  }
+  const maxAttempts = options.maxAttempts ?? 32;
+  if (
+    !Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000
+  ) {
+    throw new RangeError(
+      `maxAttempts must be an integer from 1 to 1000, got ${maxAttempts}`,
+    );
+  }
+  const onError = options.onError ?? defaultOnError;
+  if (typeof onError !== "function") {
+    throw new TypeError(`onError must be a function, got ${String(onError)}`);
+  }
+  return {
+    store: storeGetter(options.store),
+    httpsCookie: `__Host-${cookieName}`,
+    httpCookie: cookieName,
+    idleTimeout,
+    absoluteTimeout,
+    touchInterval,
+    cookieMaxAge,
+    sameSite,
+    httpsOnly,
+    persistentFieldsOnLogin: fields(
+      "persistentFieldsOnLogin",
+      options.persistentFieldsOnLogin,
+    ),
+    persistentFieldsOnLogout: fields(
+      "persistentFieldsOnLogout",
+      options.persistentFieldsOnLogout,
+    ),
+    trustProxy: options.trustProxy ?? false,
+    maxAttempts,
+    onError,
+  };
+}
+
+function duration(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max: number,
+  min = 1,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(
+      `${name} must be a number of milliseconds, got ${String(value)}`,
+    );
+  }
+  if (value < min || value > max) {
+    throw new RangeError(
+      `${name} must be from ${min} to ${max} milliseconds, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function fields(
+  name: string,
+  value: readonly string[] | undefined,
+): readonly string[] {
+  if (value === undefined) return ["language"];
+  if (
+    !Array.isArray(value) || !value.every((field) => typeof field === "string")
+  ) {
+    throw new TypeError(
+      `${name} must be an array of strings, got ${String(value)}`,
+    );
+  }
+  return [...value];
+}
+
+function storeGetter(
+  store: SessionStore | undefined,
+): () => SessionStore | Promise<SessionStore> {
+  if (store !== undefined) {
+    if (
+      typeof store !== "object" || store === null ||
+      typeof store.get !== "function" ||
+      typeof store.commit !== "function"
+    ) {
+      throw new TypeError(
+        `store must be a SessionStore such as kvStore(kv) or memoryStore(), got ${
+          String(store)
+        }`,
+      );
+    }
+    return () => store;
+  }
+  const deno =
+    (globalThis as { Deno?: { openKv?: (path?: string) => Promise<unknown> } })
+      .Deno;
+  if (typeof deno?.openKv !== "function") {
+    throw new TypeError(
+      'withSession() needs a store on this runtime: pass { store: kvStore(await openKv("sessions.db")) } ' +
+        "with openKv from the @deno/kv package, or { store: memoryStore() }",
+    );
+  }
+  const openKv = deno.openKv;
+  // Opened on first need, never at import or at withSession() time.
+  let opening: Promise<SessionStore> | undefined;
+  let opened: SessionStore | undefined;
+  return () =>
+    opened ?? (opening ??= openKv().then(
+      (kv) => opened = kvStore(kv as Parameters<typeof kvStore>[0]),
+      (error) => {
+        opening = undefined;
+        throw new SessionStoreError("Could not open the default Deno KV", {
+          cause: error,
+        });
+      },
+    ));
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("tessera: session error:", error);
+  const status = error instanceof SessionStoreError ? 503 : 500;
+  return new Response(
+    status === 503 ? "Service Unavailable" : "Internal Server Error",
+    {
+      status,
+      headers: status === 503 ? { "retry-after": "1" } : {},
+    },
+  );
+}

@@ -1,0 +1,847 @@
+/**
+ * The per-request session object.
+ *
+ * @module
+ */
+import {
+  clearCookie,
+  type CookieAttributes,
+  findCookie,
+  setCookie,
+} from "./_cookie.ts";
+import { assertJson } from "./_json.ts";
+import {
+  dataMap,
+  decodeRecord,
+  encodeRecord,
+  type SessionRecord,
+} from "./_record.ts";
+import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
+import {
+  MissingSessionValueError,
+  SessionConflictError,
+  SessionStoreError,
+  SessionTooLargeError,
+} from "./errors.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+
+/**
+ * The session of one request. Values are read synchronously from what was
+ * loaded before the handler ran; changes are saved with a compare-and-swap
+ * after the handler returns, before the response is sent.
+ *
+ * @typeParam T The shape of the session's values.
+ *
+ * @example Counting visits
+ * ```ts
+ * import { getSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * const app = withSession((req) => {
+ *   const session = getSession<{ visits: number }>(req);
+ *   const visits = session.update("visits", (n = 0) => n + 1);
+ *   return new Response(`visit ${visits}`);
+ * }, { store: memoryStore() });
+ *
+ * const res = await app(new Request("http://localhost/"));
+ * console.log(await res.text()); // "visit 1"
+ * ```
+ */
+export interface Session<T extends object = Record<string, unknown>> {
+  /**
+   * Reads a value.
+   *
+   * @param key The key.
+   * @returns The value, or `undefined` when the key is missing.
+   */
+  get<K extends keyof T & string>(key: K): T[K] | undefined;
+  /**
+   * Reads a value that must be there.
+   *
+   * @param key The key.
+   * @returns The value.
+   * @throws {MissingSessionValueError} when the key is missing.
+   */
+  require<K extends keyof T & string>(key: K): T[K];
+  /**
+   * Stores a JSON value. The first stored value creates the session.
+   *
+   * @param key The key.
+   * @param value Any JSON value: strings, finite numbers, booleans, null,
+   * arrays and plain objects.
+   * @throws {TypeError} naming the path of a part that is not JSON.
+   */
+  set<K extends keyof T & string>(key: K, value: T[K]): void;
+  /**
+   * Whether a key holds a value.
+   *
+   * @param key The key.
+   * @returns `true` when the key is present.
+   */
+  has(key: keyof T & string): boolean;
+  /**
+   * Removes a value.
+   *
+   * @param key The key.
+   * @returns `true` when there was a value to remove.
+   */
+  delete(key: keyof T & string): boolean;
+  /**
+   * The keys that hold values.
+   *
+   * @returns The keys, in insertion order.
+   */
+  keys(): (keyof T & string)[];
+  /** Removes every value (the session itself, its token and user, remain). */
+  clear(): void;
+  /**
+   * Replaces a value with `fn(current)`. If a concurrent request changed the
+   * session, `fn` runs again on the newer value, so updates compose:
+   * N parallel increments add N.
+   *
+   * @param key The key.
+   * @param fn A pure function from the current value (or `undefined`) to the
+   * new one; it may run more than once.
+   * @returns The new value.
+   */
+  update<K extends keyof T & string>(
+    key: K,
+    fn: (current: T[K] | undefined) => T[K],
+  ): T[K];
+  /**
+   * Declares that values were changed in place. Optional: tessera compares
+   * the values it handed out at save time, so this only forces the save.
+   */
+  markChanged(): void;
+  /** `true` when the request came without a stored session. */
+  readonly isNew: boolean;
+  /** The user bound by {@link Session.login}, or `null`. */
+  readonly userId: string | null;
+  /**
+   * Binds a user: a new token, and every value erased except
+   * `persistentFieldsOnLogin`. Saved before the promise resolves.
+   *
+   * @param userId The user's id.
+   * @returns When the new session is stored.
+   */
+  login(userId: string): Promise<void>;
+  /**
+   * Unbinds the user: a new token keeping only `persistentFieldsOnLogout`,
+   * or no session at all when none of them is set.
+   *
+   * @returns When the change is stored.
+   */
+  logout(): Promise<void>;
+  /**
+   * Issues a new token for the same data and user, deleting the old one.
+   *
+   * @returns When the change is stored.
+   */
+  regenerate(): Promise<void>;
+  /**
+   * Deletes the session and clears its cookie. A value stored afterwards
+   * starts a new session.
+   *
+   * @returns When the session is deleted.
+   */
+  destroy(): Promise<void>;
+}
+
+type Operation =
+  | { readonly kind: "set"; readonly key: string; readonly value: unknown }
+  | { readonly kind: "delete"; readonly key: string }
+  | { readonly kind: "clear" }
+  | {
+    readonly kind: "update";
+    readonly key: string;
+    readonly fn: (value: unknown) => unknown;
+  };
+
+interface Handed {
+  readonly value: object;
+  readonly json: string;
+}
+
+interface Rotation {
+  /** Values kept (`null`: all of them). */
+  readonly keep: readonly string[] | null;
+  /** The user to bind; `undefined` keeps the current one. */
+  readonly user: string | null | undefined;
+}
+
+const SESSION_NS = "session";
+
+/** The store key of a session id. */
+export function sessionKey(id: string): StoreKey {
+  return [SESSION_NS, id];
+}
+
+/**
+ * One request's session: what was loaded, what the handler did, and how to
+ * save it. Created and driven by `withSession`.
+ */
+export class RequestSession implements Session<Record<string, unknown>> {
+  readonly #options: ResolvedOptions;
+  readonly #https: boolean;
+  readonly #cookieName: string;
+  #store: SessionStore | undefined;
+  /** Token the browser presented and that loaded a session, if any. */
+  #presented: string | null = null;
+  #token: string | null = null;
+  #id: string | null = null;
+  #versionstamp: string | null = null;
+  #created = 0;
+  #seen = 0;
+  #user: string | null = null;
+  #data: Map<string, unknown> = new Map();
+  #ops: Operation[] = [];
+  #handed: Map<string, Handed> | undefined;
+  #forced = false;
+  #isNew = true;
+  #cleared = false;
+  #wrote = false;
+  #used = false;
+  /** An expired or unreadable record found under the presented token. */
+  #stale: StoreCheck | undefined;
+  /** Plain-HTTP token presented over HTTPS, to be erased. */
+  #downgraded: string | undefined;
+  #erasedHttp = false;
+
+  constructor(options: ResolvedOptions, https: boolean) {
+    this.#options = options;
+    this.#https = https;
+    this.#cookieName = https ? options.httpsCookie : options.httpCookie;
+  }
+
+  /** Reads the session named by the request's cookie, if any. */
+  async load(cookieHeader: string | null): Promise<void> {
+    const found = findCookie(cookieHeader, this.#cookieName);
+    if (this.#https) {
+      const plain = findCookie(cookieHeader, this.#options.httpCookie);
+      if (plain.kind === "one" && isWellFormedToken(plain.value)) {
+        this.#downgraded = plain.value;
+      }
+    }
+    if (found.kind !== "one" || !isWellFormedToken(found.value)) return;
+    if (!this.#https && this.#options.httpsOnly) return;
+    const store = await this.#getStore();
+    const id = tokenId(found.value);
+    const key = sessionKey(id);
+    let entry;
+    try {
+      entry = await store.get(key);
+    } catch (error) {
+      throw new SessionStoreError("Could not read the session", {
+        cause: error,
+      });
+    }
+    if (entry === null) return;
+    const record = decodeRecord(entry.value);
+    const now = Date.now();
+    if (
+      record === null || record.https !== this.#https ||
+      this.#expired(record, now)
+    ) {
+      // A record on the other channel is not ours to remove; anything else
+      // under this token is dead.
+      if (record === null || record.https === this.#https) {
+        this.#stale = { key, versionstamp: entry.versionstamp };
+      }
+      return;
+    }
+    this.#presented = found.value;
+    this.#token = found.value;
+    this.#id = id;
+    this.#adopt(record, entry.versionstamp);
+    this.#isNew = false;
+  }
+
+  // ---- the public API ----
+
+  get isNew(): boolean {
+    return this.#isNew;
+  }
+
+  get userId(): string | null {
+    return this.#user;
+  }
+
+  get(key: string): unknown {
+    this.#used = true;
+    const value = this.#data.get(key);
+    if (typeof value === "object" && value !== null) this.#hand(key, value);
+    return value;
+  }
+
+  require(key: string): unknown {
+    this.#used = true;
+    if (!this.#data.has(key)) throw new MissingSessionValueError(key);
+    return this.get(key);
+  }
+
+  set(key: string, value: unknown): void {
+    this.#writable(key);
+    assertJson(value, key);
+    this.#data.set(key, value);
+    this.#ops.push({ kind: "set", key, value });
+  }
+
+  has(key: string): boolean {
+    this.#used = true;
+    return this.#data.has(key);
+  }
+
+  delete(key: string): boolean {
+    this.#writable(key);
+    if (!this.#data.has(key)) return false;
+    this.#data.delete(key);
+    this.#ops.push({ kind: "delete", key });
+    return true;
+  }
+
+  keys(): string[] {
+    this.#used = true;
+    return [...this.#data.keys()];
+  }
+
+  clear(): void {
+    this.#writable("");
+    if (this.#data.size === 0 && this.#ops.length === 0) return;
+    this.#data.clear();
+    this.#ops.push({ kind: "clear" });
+  }
+
+  update(key: string, fn: (current: unknown) => unknown): unknown {
+    this.#writable(key);
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `update("${key}") needs a function, got ${String(fn)}`,
+      );
+    }
+    const value = fn(this.#data.get(key));
+    assertJson(value, key);
+    this.#data.set(key, value);
+    this.#ops.push({ kind: "update", key, fn });
+    return value;
+  }
+
+  markChanged(): void {
+    this.#forced = true;
+  }
+
+  async login(userId: string): Promise<void> {
+    if (typeof userId !== "string" || userId === "") {
+      throw new TypeError(
+        `login() needs a non-empty string user id, got ${
+          JSON.stringify(userId)
+        }`,
+      );
+    }
+    this.#writable("");
+    await this.#rotate({
+      keep: this.#options.persistentFieldsOnLogin,
+      user: userId,
+    });
+  }
+
+  async logout(): Promise<void> {
+    this.#writable("");
+    await this.#rotate({
+      keep: this.#options.persistentFieldsOnLogout,
+      user: null,
+    });
+  }
+
+  async regenerate(): Promise<void> {
+    this.#writable("");
+    await this.#rotate({ keep: null, user: undefined });
+  }
+
+  async destroy(): Promise<void> {
+    this.#used = true;
+    const store = await this.#getStore();
+    if (this.#id !== null) {
+      await this.#commitOrThrow(store, [], [], [sessionKey(this.#id)]);
+    }
+    this.#reset();
+    this.#cleared = true;
+  }
+
+  // ---- driven by withSession ----
+
+  /** Saves what the handler changed, or refreshes the last-seen time. */
+  async save(): Promise<void> {
+    const inPlace = this.#changedInPlace();
+    if (this.#ops.length > 0 || inPlace.length > 0 || this.#forced) {
+      await this.#write(inPlace);
+    } else if (
+      this.#id !== null && this.#versionstamp !== null &&
+      Date.now() - this.#seen >= this.#options.touchInterval
+    ) {
+      await this.#touch();
+    }
+    if (this.#stale !== undefined) await this.#removeStale();
+    if (this.#downgraded !== undefined) {
+      await this.#eraseDowngraded(this.#downgraded);
+    }
+  }
+
+  /** The `Set-Cookie` values the response needs. */
+  cookies(): string[] {
+    const out: string[] = [];
+    const attributes: CookieAttributes = {
+      secure: this.#https,
+      sameSite: this.#options.sameSite,
+    };
+    if (
+      this.#token !== null &&
+      (this.#token !== this.#presented ||
+        (this.#wrote && this.#options.cookieMaxAge !== undefined))
+    ) {
+      out.push(
+        setCookie(
+          this.#cookieName,
+          this.#token,
+          attributes,
+          this.#maxAgeSeconds(),
+        ),
+      );
+    } else if (
+      this.#token === null && this.#cleared && this.#presented !== null
+    ) {
+      out.push(clearCookie(this.#cookieName, attributes));
+    }
+    if (this.#erasedHttp) {
+      out.push(
+        clearCookie(this.#options.httpCookie, {
+          secure: false,
+          sameSite: this.#options.sameSite,
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** Whether the response depends on the session cookie. */
+  get used(): boolean {
+    return this.#used || this.#presented !== null;
+  }
+
+  // ---- internals ----
+
+  #maxAgeSeconds(): number | undefined {
+    const age = this.#options.cookieMaxAge;
+    return age === undefined ? undefined : Math.floor(age / 1000);
+  }
+
+  #writable(key: string): void {
+    this.#used = true;
+    if (!this.#https && this.#options.httpsOnly) {
+      throw new TypeError(
+        `Cannot store "${key}": httpsOnly is set and this request came over plain HTTP`,
+      );
+    }
+  }
+
+  #getStore(): SessionStore | Promise<SessionStore> {
+    if (this.#store !== undefined) return this.#store;
+    const store = this.#options.store();
+    if (store instanceof Promise) return store.then((s) => this.#store = s);
+    return this.#store = store;
+  }
+
+  #expired(record: SessionRecord, now: number): boolean {
+    return now - record.seen >= this.#options.idleTimeout ||
+      now - record.created >= this.#options.absoluteTimeout;
+  }
+
+  #adopt(record: SessionRecord, versionstamp: string): void {
+    this.#versionstamp = versionstamp;
+    this.#created = record.created;
+    this.#seen = record.seen;
+    this.#user = record.user;
+    this.#data = dataMap(record);
+  }
+
+  #reset(): void {
+    this.#token = null;
+    this.#id = null;
+    this.#versionstamp = null;
+    this.#user = null;
+    this.#data = new Map();
+    this.#ops = [];
+    this.#handed = undefined;
+    this.#forced = false;
+  }
+
+  #hand(key: string, value: object): void {
+    this.#handed ??= new Map();
+    if (!this.#handed.has(key)) {
+      this.#handed.set(key, { value, json: JSON.stringify(value) });
+    }
+  }
+
+  /** Keys whose handed-out object is still in place and now serialises differently. */
+  #changedInPlace(): string[] {
+    if (this.#handed === undefined) return [];
+    const changed: string[] = [];
+    for (const [key, handed] of this.#handed) {
+      if (this.#data.get(key) !== handed.value) continue;
+      if (this.#forced || JSON.stringify(handed.value) !== handed.json) {
+        assertJson(handed.value, key);
+        changed.push(key);
+      }
+    }
+    return changed;
+  }
+
+  /** Re-applies this request's operations on `base` (a concurrent version). */
+  #replay(
+    base: Map<string, unknown>,
+    inPlace: readonly string[],
+  ): Map<string, unknown> {
+    for (const op of this.#ops) {
+      switch (op.kind) {
+        case "set":
+          base.set(op.key, clone(op.value));
+          break;
+        case "delete":
+          base.delete(op.key);
+          break;
+        case "clear":
+          base.clear();
+          break;
+        case "update": {
+          const value = op.fn(base.get(op.key));
+          assertJson(value, op.key);
+          base.set(op.key, value);
+          break;
+        }
+      }
+    }
+    for (const key of inPlace) base.set(key, clone(this.#data.get(key)));
+    return base;
+  }
+
+  /** Saves the pending operations: one compare-and-swap, retried on conflict. */
+  async #write(inPlace: readonly string[]): Promise<void> {
+    const store = await this.#getStore();
+    if (this.#id === null) {
+      if (this.#data.size === 0 && this.#user === null) {
+        // Only removals on a session that does not exist: nothing to store.
+        this.#ops = [];
+        return;
+      }
+      await this.#create(store);
+      return;
+    }
+    const key = sessionKey(this.#id);
+    let data = this.#data;
+    let versionstamp = this.#versionstamp;
+    for (let attempt = 1;; attempt++) {
+      const now = Date.now();
+      const value = this.#encode(store, data, this.#created, now, this.#user);
+      const result = await this.#commit(
+        store,
+        [{ key, versionstamp }],
+        [{ key, value, expireIn: this.#expireIn(this.#created, now) }],
+        [],
+      );
+      if (result !== null) {
+        this.#data = data;
+        this.#versionstamp = result;
+        this.#seen = now;
+        this.#done();
+        return;
+      }
+      if (attempt >= this.#options.maxAttempts) {
+        throw new SessionConflictError(attempt);
+      }
+      await backoff(attempt);
+      const fresh = await this.#read(store, key);
+      if (fresh === null) {
+        // Destroyed, rotated or expired meanwhile: this request's changes
+        // are ordered before that, and the session is not brought back.
+        this.#reset();
+        return;
+      }
+      this.#user = fresh.record.user;
+      this.#created = fresh.record.created;
+      versionstamp = fresh.versionstamp;
+      data = this.#replay(dataMap(fresh.record), inPlace);
+    }
+  }
+
+  /** Stores a session that does not exist yet under a new token. */
+  async #create(store: SessionStore): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      const token = newToken();
+      const id = tokenId(token);
+      const key = sessionKey(id);
+      const now = Date.now();
+      const value = this.#encode(store, this.#data, now, now, this.#user);
+      const checks: StoreCheck[] = [{ key, versionstamp: null }];
+      const deletes: StoreKey[] = [];
+      if (this.#stale !== undefined) {
+        checks.push(this.#stale);
+        deletes.push(this.#stale.key);
+      }
+      const result = await this.#commit(store, checks, [{
+        key,
+        value,
+        expireIn: this.#expireIn(now, now),
+      }], deletes);
+      if (result !== null) {
+        this.#stale = undefined;
+        this.#token = token;
+        this.#id = id;
+        this.#versionstamp = result;
+        this.#created = now;
+        this.#seen = now;
+        this.#done();
+        return;
+      }
+      // Only a stale record changing under us can fail this: forget it.
+      this.#stale = undefined;
+      if (attempt >= this.#options.maxAttempts) {
+        throw new SessionConflictError(attempt);
+      }
+    }
+  }
+
+  /** New token; old record deleted in the same commit that stores the new one. */
+  async #rotate(rotation: Rotation): Promise<void> {
+    const store = await this.#getStore();
+    const inPlace = this.#changedInPlace();
+    const token = newToken();
+    const id = tokenId(token);
+    const newKey = sessionKey(id);
+    const oldKey = this.#id === null ? undefined : sessionKey(this.#id);
+    let data = this.#data;
+    let user = this.#user;
+    let created = this.#created;
+    let versionstamp = this.#versionstamp;
+    for (let attempt = 1;; attempt++) {
+      const now = Date.now();
+      const kept = rotation.keep === null
+        ? new Map(data)
+        : pick(data, rotation.keep);
+      const boundUser = rotation.user === undefined ? user : rotation.user;
+      // A login starts a new session; regenerate keeps the session's age.
+      const since = rotation.user === undefined && oldKey !== undefined
+        ? created
+        : now;
+      const checks: StoreCheck[] = [];
+      const deletes: StoreKey[] = [];
+      const sets: StoreSet[] = [];
+      if (oldKey !== undefined) {
+        checks.push({ key: oldKey, versionstamp });
+        deletes.push(oldKey);
+      } else if (this.#stale !== undefined) {
+        checks.push(this.#stale);
+        deletes.push(this.#stale.key);
+      }
+      const keepsSomething = kept.size > 0 || boundUser !== null;
+      if (keepsSomething) {
+        checks.push({ key: newKey, versionstamp: null });
+        sets.push({
+          key: newKey,
+          value: this.#encode(store, kept, since, now, boundUser),
+          expireIn: this.#expireIn(since, now),
+        });
+      }
+      const result = oldKey === undefined && !keepsSomething
+        ? ""
+        : await this.#commit(store, checks, sets, deletes);
+      if (result !== null) {
+        this.#stale = undefined;
+        if (keepsSomething) {
+          this.#token = token;
+          this.#id = id;
+          this.#versionstamp = result;
+          this.#created = since;
+          this.#seen = now;
+          this.#user = boundUser;
+          this.#data = kept;
+          this.#done();
+        } else {
+          this.#reset();
+          this.#cleared = true;
+        }
+        return;
+      }
+      if (attempt >= this.#options.maxAttempts) {
+        throw new SessionConflictError(attempt);
+      }
+      await backoff(attempt);
+      if (oldKey === undefined) {
+        this.#stale = undefined;
+        continue;
+      }
+      const fresh = await this.#read(store, oldKey);
+      if (fresh === null) {
+        if (rotation.user === undefined || rotation.user === null) {
+          // Someone else ended this session meanwhile; there is nothing to
+          // rotate, and it must not come back.
+          this.#reset();
+          return;
+        }
+        // A login goes ahead as a fresh session.
+        return await this.#loginFresh(store, rotation.user);
+      }
+      versionstamp = fresh.versionstamp;
+      user = fresh.record.user;
+      created = fresh.record.created;
+      data = this.#replay(dataMap(fresh.record), inPlace);
+    }
+  }
+
+  async #loginFresh(store: SessionStore, user: string): Promise<void> {
+    this.#reset();
+    this.#user = user;
+    await this.#create(store);
+  }
+
+  async #touch(): Promise<void> {
+    const store = await this.#getStore();
+    const key = sessionKey(this.#id!);
+    const now = Date.now();
+    const value = this.#encode(
+      store,
+      this.#data,
+      this.#created,
+      now,
+      this.#user,
+    );
+    const result = await this.#commit(
+      store,
+      [{ key, versionstamp: this.#versionstamp }],
+      [{ key, value, expireIn: this.#expireIn(this.#created, now) }],
+      [],
+    );
+    // A conflict means another request wrote, which refreshed the time too.
+    if (result !== null) {
+      this.#versionstamp = result;
+      this.#seen = now;
+      this.#wrote = true;
+    }
+  }
+
+  async #removeStale(): Promise<void> {
+    const stale = this.#stale!;
+    this.#stale = undefined;
+    const store = await this.#getStore();
+    await this.#commit(store, [stale], [], [stale.key]);
+  }
+
+  /** Over HTTPS, a session created over plain HTTP is erased (DESIGN: 5). */
+  async #eraseDowngraded(token: string): Promise<void> {
+    const store = await this.#getStore();
+    const key = sessionKey(tokenId(token));
+    const entry = await this.#read(store, key);
+    if (entry === null || entry.record.https) return;
+    await this.#commit(store, [{ key, versionstamp: entry.versionstamp }], [], [
+      key,
+    ]);
+    this.#erasedHttp = true;
+  }
+
+  async #read(
+    store: SessionStore,
+    key: StoreKey,
+  ): Promise<{ record: SessionRecord; versionstamp: string } | null> {
+    let entry;
+    try {
+      entry = await store.get(key);
+    } catch (error) {
+      throw new SessionStoreError("Could not read the session", {
+        cause: error,
+      });
+    }
+    if (entry === null) return null;
+    const record = decodeRecord(entry.value);
+    if (
+      record === null || record.https !== this.#https ||
+      this.#expired(record, Date.now())
+    ) {
+      return null;
+    }
+    return { record, versionstamp: entry.versionstamp };
+  }
+
+  async #commit(
+    store: SessionStore,
+    checks: StoreCheck[],
+    sets: StoreSet[],
+    deletes: StoreKey[],
+  ): Promise<string | null> {
+    try {
+      return await store.commit({ checks, sets, deletes });
+    } catch (error) {
+      throw new SessionStoreError("Could not save the session", {
+        cause: error,
+      });
+    }
+  }
+
+  async #commitOrThrow(
+    store: SessionStore,
+    checks: StoreCheck[],
+    sets: StoreSet[],
+    deletes: StoreKey[],
+  ): Promise<void> {
+    if (await this.#commit(store, checks, sets, deletes) === null) {
+      throw new SessionConflictError(1);
+    }
+  }
+
+  #encode(
+    store: SessionStore,
+    data: ReadonlyMap<string, unknown>,
+    created: number,
+    seen: number,
+    user: string | null,
+  ): Uint8Array {
+    const bytes = encodeRecord(data, created, seen, this.#https, user);
+    if (bytes.byteLength > store.maxValueBytes) {
+      throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
+    }
+    return bytes;
+  }
+
+  #expireIn(created: number, now: number): number {
+    return Math.max(
+      1,
+      Math.min(
+        this.#options.idleTimeout,
+        created + this.#options.absoluteTimeout - now,
+      ),
+    );
+  }
+
+  #done(): void {
+    this.#ops = [];
+    this.#handed = undefined;
+    this.#forced = false;
+    this.#wrote = true;
+  }
+}
+
+function pick(
+  data: ReadonlyMap<string, unknown>,
+  keys: readonly string[],
+): Map<string, unknown> {
+  const kept = new Map<string, unknown>();
+  for (const key of keys) if (data.has(key)) kept.set(key, data.get(key));
+  return kept;
+}
+
+function clone(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/** Full jitter, capped: spreads retries of racing requests apart. */
+function backoff(attempt: number): Promise<void> {
+  const cap = Math.min(100, 2 ** Math.min(attempt, 10));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+}

@@ -1,0 +1,150 @@
+/**
+ * A {@link SessionStore} on Deno KV.
+ *
+ * @module
+ */
+import type {
+  SessionStore,
+  StoreCommit,
+  StoreEntry,
+  StoreKey,
+} from "../store.ts";
+
+/** The part of a Deno KV atomic operation that {@link kvStore} uses. */
+export interface KvAtomicLike {
+  /** Adds versionstamp checks. */
+  check(
+    ...checks: { key: StoreKey; versionstamp: string | null }[]
+  ): KvAtomicLike;
+  /** Adds a write. */
+  set(
+    key: StoreKey,
+    value: Uint8Array,
+    options?: { expireIn?: number },
+  ): KvAtomicLike;
+  /** Adds a delete. */
+  delete(key: StoreKey): KvAtomicLike;
+  /** Commits; `ok: false` when a check failed. */
+  commit(): Promise<{ ok: boolean; versionstamp?: string }>;
+}
+
+/**
+ * The part of the Deno KV API that {@link kvStore} uses. `Deno.Kv` and the
+ * `@deno/kv` npm client both fit.
+ */
+export interface KvLike {
+  /** Reads one key. */
+  get(key: StoreKey): Promise<{ value: unknown; versionstamp: string | null }>;
+  /** Starts an atomic operation. */
+  atomic(): KvAtomicLike;
+  /** Lists the keys under a prefix. */
+  list(
+    selector: { prefix: StoreKey },
+  ): AsyncIterable<
+    { key: readonly unknown[]; value: unknown; versionstamp: string }
+  >;
+}
+
+/** Options of {@link kvStore}. */
+export interface KvStoreOptions {
+  /**
+   * Key parts put before every key tessera writes, so sessions can share a
+   * database with other data.
+   *
+   * @default {["tessera"]}
+   */
+  prefix?: readonly string[];
+}
+
+/** Deno KV refuses values over 64 KiB. */
+const KV_MAX_VALUE_BYTES = 65_536;
+
+/**
+ * Stores sessions in Deno KV (or anything with its API, such as the
+ * `@deno/kv` npm client). Values are JSON bytes, so Deno and Bun processes can
+ * share one database; expiry uses KV's `expireIn` for garbage collection.
+ *
+ * @param kv An open `Deno.Kv` or a compatible client.
+ * @param options The key prefix.
+ * @returns A store for `withSession`'s `store` option.
+ *
+ * @example Sessions in a KV file
+ * ```ts ignore
+ * import { kvStore, withSession } from "@tessera/session";
+ *
+ * const store = kvStore(await Deno.openKv("sessions.db"));
+ * Deno.serve(withSession(() => new Response("hi"), { store }));
+ * ```
+ */
+export function kvStore(
+  kv: KvLike,
+  options: KvStoreOptions = {},
+): SessionStore {
+  if (
+    typeof kv !== "object" || kv === null || typeof kv.get !== "function" ||
+    typeof kv.atomic !== "function"
+  ) {
+    throw new TypeError(
+      `kvStore() needs an open Deno KV (e.g. await Deno.openKv()), got ${
+        String(kv)
+      }`,
+    );
+  }
+  const prefix = options.prefix ?? ["tessera"];
+  if (
+    !Array.isArray(prefix) || !prefix.every((part) => typeof part === "string")
+  ) {
+    throw new TypeError(
+      `kvStore() prefix must be an array of strings, got ${String(prefix)}`,
+    );
+  }
+  const full = (key: StoreKey): string[] => [...prefix, ...key];
+  const strip = (key: readonly unknown[]): StoreKey =>
+    key.slice(prefix.length) as string[];
+
+  return {
+    maxValueBytes: KV_MAX_VALUE_BYTES,
+    async get(key: StoreKey): Promise<StoreEntry | null> {
+      const entry = await kv.get(full(key));
+      if (entry.versionstamp === null || !(entry.value instanceof Uint8Array)) {
+        return entry.versionstamp === null ? null : {
+          key,
+          // A value tessera did not write: hand it on as empty bytes so the
+          // caller sees a corrupt record, never a missing one.
+          value: new Uint8Array(0),
+          versionstamp: entry.versionstamp,
+        };
+      }
+      return { key, value: entry.value, versionstamp: entry.versionstamp };
+    },
+    async commit(change: StoreCommit): Promise<string | null> {
+      let op = kv.atomic();
+      for (const check of change.checks) {
+        op = op.check({
+          key: full(check.key),
+          versionstamp: check.versionstamp,
+        });
+      }
+      for (const key of change.deletes) op = op.delete(full(key));
+      for (const set of change.sets) {
+        op = set.expireIn === undefined
+          ? op.set(full(set.key), set.value)
+          : op.set(full(set.key), set.value, { expireIn: set.expireIn });
+      }
+      const result = await op.commit();
+      return result.ok ? result.versionstamp ?? "" : null;
+    },
+    async *list(keyPrefix: StoreKey): AsyncIterable<StoreEntry> {
+      for await (const entry of kv.list({ prefix: full(keyPrefix) })) {
+        const value = entry.value instanceof Uint8Array
+          ? entry.value
+          : new Uint8Array(0);
+        yield {
+          key: strip(entry.key),
+          value,
+          versionstamp: entry.versionstamp,
+        };
+      }
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * `withSession`: the middleware that gives every request a session.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type SessionOptions,
+} from "./options.ts";
+import { RequestSession, type Session } from "./session.ts";
+
+const sessions = new WeakMap<Request, RequestSession>();
+const current = new AsyncLocalStorage<RequestSession>();
+
+/**
+ * Wraps a fetch handler so that every request has a session. The session is
+ * read before `handler` runs (only when the request carries a session
+ * cookie), saved after it returns, and the cookie is added to its response.
+ * Extra arguments (Deno's `info`, Bun's `server`) pass through untouched.
+ *
+ * @typeParam A The handler's arguments after the request.
+ * @param handler The handler to wrap.
+ * @param options Store, cookie, timeouts and error handling.
+ * @returns A handler with the same parameters that resolves to the response.
+ * @throws {TypeError} or {RangeError} at once when an option is invalid, or
+ * when no store is given outside Deno.
+ *
+ * @example A visit counter
+ * ```ts
+ * import { getSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * const app = withSession((req) => {
+ *   const visits = getSession<{ visits: number }>(req).update("visits", (n = 0) => n + 1);
+ *   return new Response(`visit ${visits}`);
+ * }, { store: memoryStore() });
+ *
+ * const first = await app(new Request("http://localhost/"));
+ * const cookie = first.headers.get("set-cookie")!.split(";")[0];
+ * const second = await app(new Request("http://localhost/", { headers: { cookie } }));
+ * console.log(await second.text()); // "visit 2"
+ * ```
+ */
+export function withSession<A extends unknown[]>(
+  handler: (request: Request, ...rest: A) => Response | Promise<Response>,
+  options?: SessionOptions,
+): (request: Request, ...rest: A) => Promise<Response> {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `withSession() needs a handler function, got ${String(handler)}`,
+    );
+  }
+  const resolved = resolveOptions(options);
+  return async function sessionHandler(
+    request: Request,
+    ...rest: A
+  ): Promise<Response> {
+    const session = new RequestSession(resolved, isHttps(request, resolved));
+    try {
+      await session.load(request.headers.get("cookie"));
+    } catch (error) {
+      return await resolved.onError(error, request);
+    }
+    sessions.set(request, session);
+    const response = await current.run(session, handler, request, ...rest);
+    try {
+      await session.save();
+    } catch (error) {
+      return await resolved.onError(error, request);
+    }
+    return finish(response, session);
+  };
+}
+
+/**
+ * The session of a request handled by {@link withSession}.
+ *
+ * @typeParam T The shape of the session's values.
+ * @param request The request the handler received.
+ * @returns Its session.
+ * @throws {TypeError} when the request did not pass through `withSession`.
+ *
+ * @example Reading the language
+ * ```ts
+ * import { getSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * const app = withSession((req) => {
+ *   const language = getSession<{ language: string }>(req).get("language") ?? "en";
+ *   return new Response(language);
+ * }, { store: memoryStore() });
+ * console.log(await (await app(new Request("http://localhost/"))).text()); // "en"
+ * ```
+ */
+export function getSession<T extends object = Record<string, unknown>>(
+  request: Request,
+): Session<T> {
+  const session = sessions.get(request);
+  if (session === undefined) {
+    throw new TypeError(
+      "getSession() was given a request that withSession() did not handle: wrap the handler with withSession(handler), and pass the request it received",
+    );
+  }
+  return session as unknown as Session<T>;
+}
+
+/**
+ * The session of the request being handled, found through
+ * `AsyncLocalStorage`, for code that has no access to the request.
+ *
+ * @typeParam T The shape of the session's values.
+ * @returns The current request's session.
+ * @throws {TypeError} when called outside a handler wrapped by `withSession`.
+ *
+ * @example From a helper deep in the call stack
+ * ```ts
+ * import { currentSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * function greeting(): string {
+ *   return currentSession<{ name: string }>().get("name") ?? "stranger";
+ * }
+ * const app = withSession(() => new Response(`hello ${greeting()}`), { store: memoryStore() });
+ * console.log(await (await app(new Request("http://localhost/"))).text()); // "hello stranger"
+ * ```
+ */
+export function currentSession<
+  T extends object = Record<string, unknown>,
+>(): Session<T> {
+  const session = current.getStore();
+  if (session === undefined) {
+    throw new TypeError(
+      "currentSession() was called outside a request: call it while a handler wrapped by withSession() runs",
+    );
+  }
+  return session as unknown as Session<T>;
+}
+
+function isHttps(request: Request, options: ResolvedOptions): boolean {
+  if (options.trustProxy) {
+    const proto = forwardedProto(request.headers);
+    if (proto !== undefined) return proto === "https";
+  }
+  return request.url.startsWith("https:");
+}
+
+/** The scheme a trusted proxy reports: `Forwarded: proto=` first, then `X-Forwarded-Proto`. */
+function forwardedProto(headers: Headers): string | undefined {
+  const forwarded = headers.get("forwarded");
+  if (forwarded !== null) {
+    // The first element is the one the client-facing proxy wrote.
+    const first = forwarded.split(",")[0]!;
+    for (const pair of first.split(";")) {
+      const eq = pair.indexOf("=");
+      if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
+        return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
+      }
+    }
+  }
+  const xfp = headers.get("x-forwarded-proto");
+  if (xfp !== null) return xfp.split(",")[0]!.trim().toLowerCase();
+  return undefined;
+}
+
+function finish(response: Response, session: RequestSession): Response {
+  const cookies = session.cookies();
+  if (cookies.length === 0 && !session.used) return response;
+  let headers = response.headers;
+  try {
+    writeHeaders(headers, cookies, session.used);
+  } catch {
+    // Immutable headers (Response.redirect(), fetch() results): copy once.
+    response = new Response(response.body, response);
+    headers = response.headers;
+    writeHeaders(headers, cookies, session.used);
+  }
+  return response;
+}
+
+function writeHeaders(
+  headers: Headers,
+  cookies: string[],
+  used: boolean,
+): void {
+  if (used) {
+    const vary = headers.get("vary");
+    if (vary === null) headers.set("vary", "Cookie");
+    else if (!/(^|,)\s*(cookie|\*)\s*(,|$)/i.test(vary)) {
+      headers.set("vary", `${vary}, Cookie`);
+    }
+  }
+  if (cookies.length === 0) return;
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  // Shared caches must never store a response that hands out a session.
+  const cacheControl = headers.get("cache-control");
+  if (cacheControl === null) {
+    headers.set("cache-control", "private, no-store");
+  } else if (!/(^|,)\s*(private|no-store)\b/i.test(cacheControl)) {
+    const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) =>
+      d !== "" && !/^(public|s-maxage\s*=.*)$/i.test(d)
+    );
+    headers.set("cache-control", ["private", ...kept].join(", "));
+  }
+}
