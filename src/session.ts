@@ -738,8 +738,17 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #eraseDowngraded(token: string): Promise<void> {
     const store = await this.#getStore();
     const key = sessionKey(tokenId(token));
-    const entry = await this.#read(store, key);
-    if (entry === null || entry.record.https) return;
+    let entry;
+    try {
+      entry = await store.get(key);
+    } catch (error) {
+      throw new SessionStoreError("Could not read the session", {
+        cause: error,
+      });
+    }
+    // Only a plain-HTTP record is erased: the cookie is the client's to
+    // forge, and naming an HTTPS session must not harm it.
+    if (entry === null || decodeRecord(entry.value)?.https !== false) return;
     await this.#commit(store, [{ key, versionstamp: entry.versionstamp }], [], [
       key,
     ]);

@@ -37,7 +37,7 @@ const current = new AsyncLocalStorage<RequestSession>();
  * }, { store: memoryStore() });
  *
  * const first = await app(new Request("http://localhost/"));
- * const cookie = first.headers.get("set-cookie")!.split(";")[0];
+ * const cookie = first.headers.get("set-cookie")!.split(";")[0]!;
  * const second = await app(new Request("http://localhost/", { headers: { cookie } }));
  * console.log(await second.text()); // "visit 2"
  * ```

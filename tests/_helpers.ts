@@ -21,7 +21,11 @@ export function parseSetCookie(line: string): SetCookie {
     const [k = "", v = ""] = part.trim().split("=");
     attributes.set(k.toLowerCase(), v);
   }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes };
+  return {
+    name: pair.slice(0, eq).trim(),
+    value: pair.slice(eq + 1).trim(),
+    attributes,
+  };
 }
 
 /**
@@ -35,9 +39,9 @@ export class Browser {
   /** The Cookie header this browser would send to `url`. */
   cookieHeader(url: string): string | undefined {
     const https = url.startsWith("https:");
-    const pairs = [...this.cookies].filter(([, c]) => https || !c.secure).map(([n, c]) =>
-      `${n}=${c.value}`
-    );
+    const pairs = [...this.cookies].filter(([, c]) => https || !c.secure).map((
+      [n, c],
+    ) => `${n}=${c.value}`);
     return pairs.length === 0 ? undefined : pairs.join("; ");
   }
 
@@ -59,7 +63,10 @@ export class Browser {
     for (const line of response.headers.getSetCookie()) {
       const c = parseSetCookie(line);
       if (c.attributes.get("max-age") === "0") this.cookies.delete(c.name);
-      else this.cookies.set(c.name, { value: c.value, secure: c.attributes.has("secure") });
+      else {this.cookies.set(c.name, {
+          value: c.value,
+          secure: c.attributes.has("secure"),
+        });}
     }
   }
 }
@@ -142,17 +149,33 @@ export async function sha256(token: string): Promise<string> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)),
   );
-  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_")
+  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll(
+    "/",
+    "_",
+  )
     .replace(/=+$/, "");
+}
+
+/** A stored session record, as JSON. */
+export interface StoredRecord {
+  v: number;
+  // deno-lint-ignore no-explicit-any
+  data: Record<string, any>;
+  created: number;
+  seen: number;
+  https: boolean;
+  user: string | null;
 }
 
 /** The decoded record stored for a token, or null. */
 export async function storedRecord(
   store: SessionStore,
   token: string,
-): Promise<Record<string, unknown> | null> {
+): Promise<StoredRecord | null> {
   const entry = await store.get(["session", await sha256(token)]);
-  return entry === null ? null : JSON.parse(new TextDecoder().decode(entry.value));
+  return entry === null
+    ? null
+    : JSON.parse(new TextDecoder().decode(entry.value));
 }
 
 /** Waits `ms` milliseconds. */

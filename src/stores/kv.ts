@@ -54,6 +54,14 @@ export interface KvStoreOptions {
    * @default {["tessera"]}
    */
   prefix?: readonly string[];
+  /**
+   * How often an operation is tried when the database reports it is busy
+   * ("database is locked": SQLite-backed KV shared by several processes).
+   * Such an operation did not happen, so trying again is safe.
+   *
+   * @default {8}
+   */
+  busyAttempts?: number;
 }
 
 /** Deno KV refuses values over 64 KiB. */
@@ -98,6 +106,15 @@ export function kvStore(
       `kvStore() prefix must be an array of strings, got ${String(prefix)}`,
     );
   }
+  const busyAttempts = options.busyAttempts ?? 8;
+  if (
+    !Number.isSafeInteger(busyAttempts) || busyAttempts < 1 ||
+    busyAttempts > 100
+  ) {
+    throw new RangeError(
+      `kvStore() busyAttempts must be an integer from 1 to 100, got ${busyAttempts}`,
+    );
+  }
   const full = (key: StoreKey): string[] => [...prefix, ...key];
   const strip = (key: readonly unknown[]): StoreKey =>
     key.slice(prefix.length) as string[];
@@ -105,7 +122,7 @@ export function kvStore(
   return {
     maxValueBytes: KV_MAX_VALUE_BYTES,
     async get(key: StoreKey): Promise<StoreEntry | null> {
-      const entry = await kv.get(full(key));
+      const entry = await whileBusy(busyAttempts, () => kv.get(full(key)));
       if (entry.versionstamp === null || !(entry.value instanceof Uint8Array)) {
         return entry.versionstamp === null ? null : {
           key,
@@ -147,4 +164,28 @@ export function kvStore(
       }
     },
   };
+}
+
+/** SQLite's "busy" answer: the operation was not applied. */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error &&
+    /database is locked|SQLITE_BUSY|database is busy/i.test(error.message);
+}
+
+/** Runs `operation`, trying again with jittered, growing pauses while the database is busy. */
+async function whileBusy<T>(
+  attempts: number,
+  operation: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || !isBusy(error)) throw error;
+      const cap = Math.min(200, 5 * 2 ** attempt);
+      await new Promise((resolve) =>
+        setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
+      );
+    }
+  }
 }
