@@ -25,7 +25,21 @@
  *
  * @module
  */
-export { currentSession, getSession, withSession } from "./src/with_session.ts";
+export {
+  CSRF_FIELD,
+  CSRF_HEADER,
+  currentSession,
+  getSession,
+  withSession,
+} from "./src/with_session.ts";
+export {
+  listSessions,
+  type ListSessionsOptions,
+  type RevokeOptions,
+  revokeSession,
+  revokeUserSessions,
+  type UserSession,
+} from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
 export type { SameSite, SessionOptions } from "./src/options.ts";
 export {

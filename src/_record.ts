@@ -4,45 +4,64 @@
 /** Version of the record layout; a record of another version is not loaded. */
 export const RECORD_VERSION = 1;
 
-/** A session as stored. */
-export interface SessionRecord {
-  /** Layout version, {@link RECORD_VERSION}. */
-  readonly v: number;
-  /** The session's values. */
-  readonly data: Record<string, unknown>;
+/** A session's contents, as held in memory during a request. */
+export interface SessionState {
+  /** The session's values. A Map, so keys such as `__proto__` stay data. */
+  data: Map<string, unknown>;
+  /** Flash values, each kept until a request takes it. */
+  flash: Map<string, unknown>;
   /** Creation time, ms since the epoch; the absolute timeout counts from it. */
-  readonly created: number;
+  created: number;
   /** Last time a request was seen, ms; the idle timeout counts from it. */
-  readonly seen: number;
+  seen: number;
+  /** The bound user id, or `null`. */
+  user: string | null;
+  /** The CSRF token, created on first use. */
+  csrf: string | null;
+  /** What the application recorded about the login (device, …). */
+  meta: Record<string, unknown> | null;
+}
+
+/** A decoded record: the state plus the channel it belongs to. */
+export interface SessionRecord extends SessionState {
   /** Whether the session belongs to the HTTPS channel. */
   readonly https: boolean;
-  /** The bound user id, or `null`. */
-  readonly user: string | null;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises a record. `data` is a Map so that keys such as `__proto__`
- * stay plain data (Object.fromEntries defines, it never assigns). */
-export function encodeRecord(
-  data: ReadonlyMap<string, unknown>,
-  created: number,
-  seen: number,
-  https: boolean,
-  user: string | null,
-): Uint8Array {
-  return encoder.encode(JSON.stringify({
+/** Serialises a session. Object.fromEntries defines properties, it never
+ * assigns, so a `__proto__` key is stored as plain data. */
+export function encodeRecord(state: SessionState, https: boolean): Uint8Array {
+  const record: Record<string, unknown> = {
     v: RECORD_VERSION,
-    data: Object.fromEntries(data),
-    created,
-    seen,
+    data: Object.fromEntries(state.data),
+    created: state.created,
+    seen: state.seen,
     https,
-    user,
-  }));
+    user: state.user,
+  };
+  if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
+  if (state.csrf !== null) record.csrf = state.csrf;
+  if (state.meta !== null) record.meta = state.meta;
+  return encoder.encode(JSON.stringify(record));
 }
 
-/** Parses stored bytes; `null` for anything that is not a well-formed record. */
+const RECORD_KEYS = new Set([
+  "v",
+  "data",
+  "created",
+  "seen",
+  "https",
+  "user",
+  "flash",
+  "csrf",
+  "meta",
+]);
+
+/** Parses stored bytes; `null` for anything that is not a well-formed record
+ * (stored data is untrusted: any surprise means "no session"). */
 export function decodeRecord(bytes: unknown): SessionRecord | null {
   if (!(bytes instanceof Uint8Array)) return null;
   let parsed: unknown;
@@ -51,33 +70,38 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
   } catch {
     return null;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return null;
-  }
+  if (!isObject(parsed)) return null;
   const r = parsed as Record<string, unknown>;
   for (const key of Object.keys(r)) {
     if (!RECORD_KEYS.has(key)) return null;
   }
-  const data = r.data;
   if (
-    r.v !== RECORD_VERSION ||
-    typeof data !== "object" || data === null || Array.isArray(data) ||
+    r.v !== RECORD_VERSION || !isObject(r.data) ||
     !isTime(r.created) || !isTime(r.seen) ||
     typeof r.https !== "boolean" ||
-    (r.user !== null && typeof r.user !== "string")
+    (r.user !== null && typeof r.user !== "string") ||
+    (r.flash !== undefined && !isObject(r.flash)) ||
+    (r.csrf !== undefined && typeof r.csrf !== "string") ||
+    (r.meta !== undefined && !isObject(r.meta))
   ) {
     return null;
   }
-  return r as unknown as SessionRecord;
+  return {
+    data: new Map(Object.entries(r.data)),
+    flash: new Map(r.flash === undefined ? [] : Object.entries(r.flash)),
+    created: r.created,
+    seen: r.seen,
+    https: r.https,
+    user: r.user as string | null,
+    csrf: (r.csrf as string | undefined) ?? null,
+    meta: (r.meta as Record<string, unknown> | undefined) ?? null,
+  };
 }
 
-const RECORD_KEYS = new Set(["v", "data", "created", "seen", "https", "user"]);
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 function isTime(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
-}
-
-/** The record's values as a Map (own keys only, `__proto__` included). */
-export function dataMap(record: SessionRecord): Map<string, unknown> {
-  return new Map(Object.entries(record.data));
 }

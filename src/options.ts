@@ -86,6 +86,16 @@ export interface SessionOptions {
    */
   trustProxy?: boolean;
   /**
+   * Reject unsafe-method requests (POST, PUT, PATCH, DELETE, …) with 403
+   * before the handler runs, unless they carry the session's
+   * `csrfToken()` in the `x-csrf-token` header or the `_csrf` form field,
+   * and, where the browser sends them, `Origin` and `Sec-Fetch-Site` show a
+   * same-origin request.
+   *
+   * @default {false}
+   */
+  csrf?: boolean;
+  /**
    * How often a save is tried when concurrent requests keep changing the
    * same session.
    *
@@ -115,6 +125,7 @@ export interface ResolvedOptions {
   readonly persistentFieldsOnLogin: readonly string[];
   readonly persistentFieldsOnLogout: readonly string[];
   readonly trustProxy: boolean;
+  readonly csrf: boolean;
   readonly maxAttempts: number;
   readonly onError: (
     error: unknown,
@@ -123,6 +134,10 @@ export interface ResolvedOptions {
 }
 
 const DAY = 86_400_000;
+/** Default idle timeout: 1 hour, as ViUR. */
+export const DEFAULT_IDLE_TIMEOUT = 3_600_000;
+/** Default absolute timeout: 24 hours. */
+export const DEFAULT_ABSOLUTE_TIMEOUT = DAY;
 /** Browsers cap cookie lifetimes at 400 days. */
 const MAX_COOKIE_AGE = 400 * DAY;
 /** A longer timeout is almost certainly a unit mistake (seconds vs ms). */
@@ -156,7 +171,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
   const idleTimeout = duration(
     "idleTimeout",
     options.idleTimeout,
-    3_600_000,
+    DEFAULT_IDLE_TIMEOUT,
     MAX_TIMEOUT,
   );
   const absoluteTimeout = duration(
@@ -182,6 +197,14 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
         JSON.stringify(sameSite)
       }`,
     );
+  }
+  for (const name of ["httpsOnly", "trustProxy", "csrf"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(
+        `${name} must be true or false, got ${String(value)}`,
+      );
+    }
   }
   const httpsOnly = options.httpsOnly ?? false;
   if (sameSite === "None" && !httpsOnly) {
@@ -220,6 +243,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       options.persistentFieldsOnLogout,
     ),
     trustProxy: options.trustProxy ?? false,
+    csrf: options.csrf ?? false,
     maxAttempts,
     onError,
   };

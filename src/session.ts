@@ -11,10 +11,10 @@ import {
 } from "./_cookie.ts";
 import { assertJson } from "./_json.ts";
 import {
-  dataMap,
   decodeRecord,
   encodeRecord,
   type SessionRecord,
+  type SessionState,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
 import {
@@ -24,7 +24,13 @@ import {
   SessionTooLargeError,
 } from "./errors.ts";
 import type { ResolvedOptions } from "./options.ts";
-import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+import type {
+  SessionStore,
+  StoreCheck,
+  StoreEntry,
+  StoreKey,
+  StoreSet,
+} from "./store.ts";
 
 /**
  * The session of one request. Values are read synchronously from what was
@@ -122,9 +128,11 @@ export interface Session<T extends object = Record<string, unknown>> {
    * `persistentFieldsOnLogin`. Saved before the promise resolves.
    *
    * @param userId The user's id.
+   * @param metadata JSON the application records about this login (e.g. a
+   * device summary), shown by `listSessions`.
    * @returns When the new session is stored.
    */
-  login(userId: string): Promise<void>;
+  login(userId: string, metadata?: Record<string, unknown>): Promise<void>;
   /**
    * Unbinds the user: a new token keeping only `persistentFieldsOnLogout`,
    * or no session at all when none of them is set.
@@ -145,6 +153,36 @@ export interface Session<T extends object = Record<string, unknown>> {
    * @returns When the session is deleted.
    */
   destroy(): Promise<void>;
+  /**
+   * An opaque id of the stored session (not its token), for `listSessions`
+   * and `revokeSession`; `null` until the session is stored.
+   */
+  readonly id: string | null;
+  /**
+   * The session's CSRF token, created (and stored) on first use and replaced
+   * on login, logout and regenerate. Put it in forms as the `_csrf` field or
+   * send it as the `x-csrf-token` header; `withSession(h, { csrf: true })`
+   * checks it.
+   *
+   * @returns The token.
+   */
+  csrfToken(): string;
+  /**
+   * Stores a value for the next request that takes it (a message after a
+   * redirect).
+   *
+   * @param key The message's name.
+   * @param value Any JSON value.
+   */
+  flash(key: string, value: unknown): void;
+  /**
+   * Reads a flash value and removes it, so it is shown once.
+   *
+   * @typeParam V The value's type.
+   * @param key The message's name.
+   * @returns The value, or `undefined` when there is none.
+   */
+  takeFlash<V = unknown>(key: string): V | undefined;
 }
 
 type Operation =
@@ -155,7 +193,10 @@ type Operation =
     readonly kind: "update";
     readonly key: string;
     readonly fn: (value: unknown) => unknown;
-  };
+  }
+  | { readonly kind: "flash"; readonly key: string; readonly value: unknown }
+  | { readonly kind: "takeFlash"; readonly key: string }
+  | { readonly kind: "csrf"; readonly value: string };
 
 interface Handed {
   readonly value: object;
@@ -167,13 +208,38 @@ interface Rotation {
   readonly keep: readonly string[] | null;
   /** The user to bind; `undefined` keeps the current one. */
   readonly user: string | null | undefined;
+  /** Login metadata to record; `undefined` keeps the current one. */
+  readonly meta: Record<string, unknown> | null | undefined;
 }
-
-const SESSION_NS = "session";
 
 /** The store key of a session id. */
 export function sessionKey(id: string): StoreKey {
-  return [SESSION_NS, id];
+  return ["session", id];
+}
+
+/** The store key of a user's index entry for one of their sessions. */
+export function userSessionKey(user: string, id: string): StoreKey {
+  return ["user", user, id];
+}
+
+/** What an index entry holds: nothing but a marker; the session is the truth. */
+export const INDEX_VALUE: Uint8Array = new TextEncoder().encode('{"v":1}');
+
+function emptyState(now: number): SessionState {
+  return {
+    data: new Map(),
+    flash: new Map(),
+    created: now,
+    seen: now,
+    user: null,
+    csrf: null,
+    meta: null,
+  };
+}
+
+function worthStoring(state: SessionState): boolean {
+  return state.data.size > 0 || state.flash.size > 0 || state.user !== null ||
+    state.csrf !== null;
 }
 
 /**
@@ -190,10 +256,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   #token: string | null = null;
   #id: string | null = null;
   #versionstamp: string | null = null;
-  #created = 0;
-  #seen = 0;
-  #user: string | null = null;
-  #data: Map<string, unknown> = new Map();
+  #state: SessionState = emptyState(0);
   #ops: Operation[] = [];
   #handed: Map<string, Handed> | undefined;
   #forced = false;
@@ -227,20 +290,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const store = await this.#getStore();
     const id = tokenId(found.value);
     const key = sessionKey(id);
-    let entry;
-    try {
-      entry = await store.get(key);
-    } catch (error) {
-      throw new SessionStoreError("Could not read the session", {
-        cause: error,
-      });
-    }
+    const entry = await this.#get(store, key);
     if (entry === null) return;
     const record = decodeRecord(entry.value);
-    const now = Date.now();
     if (
       record === null || record.https !== this.#https ||
-      this.#expired(record, now)
+      this.#expired(record, Date.now())
     ) {
       // A record on the other channel is not ours to remove; anything else
       // under this token is dead.
@@ -252,7 +307,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#presented = found.value;
     this.#token = found.value;
     this.#id = id;
-    this.#adopt(record, entry.versionstamp);
+    this.#versionstamp = entry.versionstamp;
+    this.#state = record;
     this.#isNew = false;
   }
 
@@ -263,51 +319,55 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   get userId(): string | null {
-    return this.#user;
+    return this.#state.user;
+  }
+
+  get id(): string | null {
+    return this.#id;
   }
 
   get(key: string): unknown {
     this.#used = true;
-    const value = this.#data.get(key);
+    const value = this.#state.data.get(key);
     if (typeof value === "object" && value !== null) this.#hand(key, value);
     return value;
   }
 
   require(key: string): unknown {
     this.#used = true;
-    if (!this.#data.has(key)) throw new MissingSessionValueError(key);
+    if (!this.#state.data.has(key)) throw new MissingSessionValueError(key);
     return this.get(key);
   }
 
   set(key: string, value: unknown): void {
     this.#writable(key);
     assertJson(value, key);
-    this.#data.set(key, value);
+    this.#state.data.set(key, value);
     this.#ops.push({ kind: "set", key, value });
   }
 
   has(key: string): boolean {
     this.#used = true;
-    return this.#data.has(key);
+    return this.#state.data.has(key);
   }
 
   delete(key: string): boolean {
     this.#writable(key);
-    if (!this.#data.has(key)) return false;
-    this.#data.delete(key);
+    if (!this.#state.data.has(key)) return false;
+    this.#state.data.delete(key);
     this.#ops.push({ kind: "delete", key });
     return true;
   }
 
   keys(): string[] {
     this.#used = true;
-    return [...this.#data.keys()];
+    return [...this.#state.data.keys()];
   }
 
   clear(): void {
     this.#writable("");
-    if (this.#data.size === 0 && this.#ops.length === 0) return;
-    this.#data.clear();
+    if (this.#state.data.size === 0) return;
+    this.#state.data.clear();
     this.#ops.push({ kind: "clear" });
   }
 
@@ -318,9 +378,9 @@ export class RequestSession implements Session<Record<string, unknown>> {
         `update("${key}") needs a function, got ${String(fn)}`,
       );
     }
-    const value = fn(this.#data.get(key));
+    const value = fn(this.#state.data.get(key));
     assertJson(value, key);
-    this.#data.set(key, value);
+    this.#state.data.set(key, value);
     this.#ops.push({ kind: "update", key, fn });
     return value;
   }
@@ -329,7 +389,37 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#forced = true;
   }
 
-  async login(userId: string): Promise<void> {
+  csrfToken(): string {
+    if (this.#state.csrf === null) {
+      this.#writable("csrf token");
+      const value = newToken();
+      this.#state.csrf = value;
+      this.#ops.push({ kind: "csrf", value });
+    }
+    this.#used = true;
+    return this.#state.csrf;
+  }
+
+  flash(key: string, value: unknown): void {
+    this.#writable(key);
+    assertJson(value, key);
+    this.#state.flash.set(key, value);
+    this.#ops.push({ kind: "flash", key, value });
+  }
+
+  takeFlash<V = unknown>(key: string): V | undefined {
+    this.#used = true;
+    if (!this.#state.flash.has(key)) return undefined;
+    const value = this.#state.flash.get(key);
+    this.#state.flash.delete(key);
+    this.#ops.push({ kind: "takeFlash", key });
+    return value as V;
+  }
+
+  async login(
+    userId: string,
+    metadata?: Record<string, unknown>,
+  ): Promise<void> {
     if (typeof userId !== "string" || userId === "") {
       throw new TypeError(
         `login() needs a non-empty string user id, got ${
@@ -337,10 +427,24 @@ export class RequestSession implements Session<Record<string, unknown>> {
         }`,
       );
     }
+    if (metadata !== undefined) {
+      if (
+        typeof metadata !== "object" || metadata === null ||
+        Array.isArray(metadata)
+      ) {
+        throw new TypeError(
+          `login() metadata must be a plain object, got ${String(metadata)}`,
+        );
+      }
+      assertJson(metadata, "metadata");
+    }
     this.#writable("");
     await this.#rotate({
       keep: this.#options.persistentFieldsOnLogin,
       user: userId,
+      meta: metadata === undefined
+        ? null
+        : clone(metadata) as Record<string, unknown>,
     });
   }
 
@@ -349,19 +453,24 @@ export class RequestSession implements Session<Record<string, unknown>> {
     await this.#rotate({
       keep: this.#options.persistentFieldsOnLogout,
       user: null,
+      meta: null,
     });
   }
 
   async regenerate(): Promise<void> {
     this.#writable("");
-    await this.#rotate({ keep: null, user: undefined });
+    await this.#rotate({ keep: null, user: undefined, meta: undefined });
   }
 
   async destroy(): Promise<void> {
     this.#used = true;
     const store = await this.#getStore();
     if (this.#id !== null) {
-      await this.#commitOrThrow(store, [], [], [sessionKey(this.#id)]);
+      const deletes = [sessionKey(this.#id)];
+      if (this.#state.user !== null) {
+        deletes.push(userSessionKey(this.#state.user, this.#id));
+      }
+      await this.#commit(store, [], [], deletes);
     }
     this.#reset();
     this.#cleared = true;
@@ -369,14 +478,19 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   // ---- driven by withSession ----
 
+  /** The stored CSRF token, without creating one. */
+  get storedCsrfToken(): string | null {
+    return this.#state.csrf;
+  }
+
   /** Saves what the handler changed, or refreshes the last-seen time. */
   async save(): Promise<void> {
     const inPlace = this.#changedInPlace();
     if (this.#ops.length > 0 || inPlace.length > 0 || this.#forced) {
       await this.#write(inPlace);
     } else if (
-      this.#id !== null && this.#versionstamp !== null &&
-      Date.now() - this.#seen >= this.#options.touchInterval
+      this.#id !== null &&
+      Date.now() - this.#state.seen >= this.#options.touchInterval
     ) {
       await this.#touch();
     }
@@ -455,20 +569,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       now - record.created >= this.#options.absoluteTimeout;
   }
 
-  #adopt(record: SessionRecord, versionstamp: string): void {
-    this.#versionstamp = versionstamp;
-    this.#created = record.created;
-    this.#seen = record.seen;
-    this.#user = record.user;
-    this.#data = dataMap(record);
-  }
-
   #reset(): void {
     this.#token = null;
     this.#id = null;
     this.#versionstamp = null;
-    this.#user = null;
-    this.#data = new Map();
+    this.#state = emptyState(0);
     this.#ops = [];
     this.#handed = undefined;
     this.#forced = false;
@@ -486,7 +591,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     if (this.#handed === undefined) return [];
     const changed: string[] = [];
     for (const [key, handed] of this.#handed) {
-      if (this.#data.get(key) !== handed.value) continue;
+      if (this.#state.data.get(key) !== handed.value) continue;
       if (this.#forced || JSON.stringify(handed.value) !== handed.json) {
         assertJson(handed.value, key);
         changed.push(key);
@@ -495,31 +600,41 @@ export class RequestSession implements Session<Record<string, unknown>> {
     return changed;
   }
 
-  /** Re-applies this request's operations on `base` (a concurrent version). */
-  #replay(
-    base: Map<string, unknown>,
-    inPlace: readonly string[],
-  ): Map<string, unknown> {
+  /** Re-applies this request's operations on `base`, a newer stored version. */
+  #replay(base: SessionState, inPlace: readonly string[]): SessionState {
     for (const op of this.#ops) {
       switch (op.kind) {
         case "set":
-          base.set(op.key, clone(op.value));
+          base.data.set(op.key, clone(op.value));
           break;
         case "delete":
-          base.delete(op.key);
+          base.data.delete(op.key);
           break;
         case "clear":
-          base.clear();
+          base.data.clear();
           break;
         case "update": {
-          const value = op.fn(base.get(op.key));
+          const value = op.fn(base.data.get(op.key));
           assertJson(value, op.key);
-          base.set(op.key, value);
+          base.data.set(op.key, value);
           break;
         }
+        case "flash":
+          base.flash.set(op.key, clone(op.value));
+          break;
+        case "takeFlash":
+          base.flash.delete(op.key);
+          break;
+        case "csrf":
+          // A token another request created meanwhile wins: its page may
+          // already carry it.
+          base.csrf ??= op.value;
+          break;
       }
     }
-    for (const key of inPlace) base.set(key, clone(this.#data.get(key)));
+    for (const key of inPlace) {
+      base.data.set(key, clone(this.#state.data.get(key)));
+    }
     return base;
   }
 
@@ -527,30 +642,26 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #write(inPlace: readonly string[]): Promise<void> {
     const store = await this.#getStore();
     if (this.#id === null) {
-      if (this.#data.size === 0 && this.#user === null) {
-        // Only removals on a session that does not exist: nothing to store.
-        this.#ops = [];
-        return;
-      }
-      await this.#create(store);
+      if (worthStoring(this.#state)) await this.#create(store);
+      this.#ops = [];
       return;
     }
     const key = sessionKey(this.#id);
-    let data = this.#data;
+    let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
       const now = Date.now();
-      const value = this.#encode(store, data, this.#created, now, this.#user);
+      const value = this.#encode(store, { ...state, seen: now });
       const result = await this.#commit(
         store,
         [{ key, versionstamp }],
-        [{ key, value, expireIn: this.#expireIn(this.#created, now) }],
+        [{ key, value, expireIn: this.#expireIn(state.created, now) }],
         [],
       );
       if (result !== null) {
-        this.#data = data;
+        state.seen = now;
+        this.#state = state;
         this.#versionstamp = result;
-        this.#seen = now;
         this.#done();
         return;
       }
@@ -565,10 +676,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
         this.#reset();
         return;
       }
-      this.#user = fresh.record.user;
-      this.#created = fresh.record.created;
       versionstamp = fresh.versionstamp;
-      data = this.#replay(dataMap(fresh.record), inPlace);
+      state = this.#replay(fresh.record, inPlace);
     }
   }
 
@@ -579,25 +688,33 @@ export class RequestSession implements Session<Record<string, unknown>> {
       const id = tokenId(token);
       const key = sessionKey(id);
       const now = Date.now();
-      const value = this.#encode(store, this.#data, now, now, this.#user);
+      const state: SessionState = { ...this.#state, created: now, seen: now };
+      const expireIn = this.#expireIn(now, now);
       const checks: StoreCheck[] = [{ key, versionstamp: null }];
       const deletes: StoreKey[] = [];
+      const sets: StoreSet[] = [{
+        key,
+        value: this.#encode(store, state),
+        expireIn,
+      }];
+      if (state.user !== null) {
+        sets.push({
+          key: userSessionKey(state.user, id),
+          value: INDEX_VALUE,
+          expireIn,
+        });
+      }
       if (this.#stale !== undefined) {
         checks.push(this.#stale);
         deletes.push(this.#stale.key);
       }
-      const result = await this.#commit(store, checks, [{
-        key,
-        value,
-        expireIn: this.#expireIn(now, now),
-      }], deletes);
+      const result = await this.#commit(store, checks, sets, deletes);
       if (result !== null) {
         this.#stale = undefined;
         this.#token = token;
         this.#id = id;
         this.#versionstamp = result;
-        this.#created = now;
-        this.#seen = now;
+        this.#state = state;
         this.#done();
         return;
       }
@@ -616,53 +733,64 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const token = newToken();
     const id = tokenId(token);
     const newKey = sessionKey(id);
-    const oldKey = this.#id === null ? undefined : sessionKey(this.#id);
-    let data = this.#data;
-    let user = this.#user;
-    let created = this.#created;
+    const oldId = this.#id;
+    let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
       const now = Date.now();
-      const kept = rotation.keep === null
-        ? new Map(data)
-        : pick(data, rotation.keep);
-      const boundUser = rotation.user === undefined ? user : rotation.user;
+      const user = rotation.user === undefined ? state.user : rotation.user;
       // A login starts a new session; regenerate keeps the session's age.
-      const since = rotation.user === undefined && oldKey !== undefined
-        ? created
+      const created = rotation.user === undefined && oldId !== null
+        ? state.created
         : now;
+      const next: SessionState = {
+        data: rotation.keep === null
+          ? new Map(state.data)
+          : pick(state.data, rotation.keep),
+        flash: new Map(state.flash),
+        created,
+        seen: now,
+        user,
+        csrf: null,
+        meta: rotation.meta === undefined ? state.meta : rotation.meta,
+      };
+      const expireIn = this.#expireIn(created, now);
       const checks: StoreCheck[] = [];
       const deletes: StoreKey[] = [];
       const sets: StoreSet[] = [];
-      if (oldKey !== undefined) {
+      if (oldId !== null) {
+        const oldKey = sessionKey(oldId);
         checks.push({ key: oldKey, versionstamp });
         deletes.push(oldKey);
+        if (state.user !== null) {
+          deletes.push(userSessionKey(state.user, oldId));
+        }
       } else if (this.#stale !== undefined) {
         checks.push(this.#stale);
         deletes.push(this.#stale.key);
       }
-      const keepsSomething = kept.size > 0 || boundUser !== null;
-      if (keepsSomething) {
+      const keep = worthStoring(next);
+      if (keep) {
         checks.push({ key: newKey, versionstamp: null });
-        sets.push({
-          key: newKey,
-          value: this.#encode(store, kept, since, now, boundUser),
-          expireIn: this.#expireIn(since, now),
-        });
+        sets.push({ key: newKey, value: this.#encode(store, next), expireIn });
+        if (user !== null) {
+          sets.push({
+            key: userSessionKey(user, id),
+            value: INDEX_VALUE,
+            expireIn,
+          });
+        }
       }
-      const result = oldKey === undefined && !keepsSomething
+      const result = checks.length === 0 && !keep
         ? ""
         : await this.#commit(store, checks, sets, deletes);
       if (result !== null) {
         this.#stale = undefined;
-        if (keepsSomething) {
+        if (keep) {
           this.#token = token;
           this.#id = id;
           this.#versionstamp = result;
-          this.#created = since;
-          this.#seen = now;
-          this.#user = boundUser;
-          this.#data = kept;
+          this.#state = next;
           this.#done();
         } else {
           this.#reset();
@@ -674,55 +802,48 @@ export class RequestSession implements Session<Record<string, unknown>> {
         throw new SessionConflictError(attempt);
       }
       await backoff(attempt);
-      if (oldKey === undefined) {
+      if (oldId === null) {
         this.#stale = undefined;
         continue;
       }
-      const fresh = await this.#read(store, oldKey);
+      const fresh = await this.#read(store, sessionKey(oldId));
       if (fresh === null) {
-        if (rotation.user === undefined || rotation.user === null) {
+        if (typeof rotation.user !== "string") {
           // Someone else ended this session meanwhile; there is nothing to
           // rotate, and it must not come back.
           this.#reset();
           return;
         }
         // A login goes ahead as a fresh session.
-        return await this.#loginFresh(store, rotation.user);
+        this.#reset();
+        this.#state = {
+          ...emptyState(now),
+          user: rotation.user,
+          meta: rotation.meta ?? null,
+        };
+        await this.#create(store);
+        return;
       }
       versionstamp = fresh.versionstamp;
-      user = fresh.record.user;
-      created = fresh.record.created;
-      data = this.#replay(dataMap(fresh.record), inPlace);
+      state = this.#replay(fresh.record, inPlace);
     }
-  }
-
-  async #loginFresh(store: SessionStore, user: string): Promise<void> {
-    this.#reset();
-    this.#user = user;
-    await this.#create(store);
   }
 
   async #touch(): Promise<void> {
     const store = await this.#getStore();
     const key = sessionKey(this.#id!);
     const now = Date.now();
-    const value = this.#encode(
-      store,
-      this.#data,
-      this.#created,
-      now,
-      this.#user,
-    );
+    const value = this.#encode(store, { ...this.#state, seen: now });
     const result = await this.#commit(
       store,
       [{ key, versionstamp: this.#versionstamp }],
-      [{ key, value, expireIn: this.#expireIn(this.#created, now) }],
+      [{ key, value, expireIn: this.#expireIn(this.#state.created, now) }],
       [],
     );
     // A conflict means another request wrote, which refreshed the time too.
     if (result !== null) {
       this.#versionstamp = result;
-      this.#seen = now;
+      this.#state.seen = now;
       this.#wrote = true;
     }
   }
@@ -738,14 +859,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #eraseDowngraded(token: string): Promise<void> {
     const store = await this.#getStore();
     const key = sessionKey(tokenId(token));
-    let entry;
-    try {
-      entry = await store.get(key);
-    } catch (error) {
-      throw new SessionStoreError("Could not read the session", {
-        cause: error,
-      });
-    }
+    const entry = await this.#get(store, key);
     // Only a plain-HTTP record is erased: the cookie is the client's to
     // forge, and naming an HTTPS session must not harm it.
     if (entry === null || decodeRecord(entry.value)?.https !== false) return;
@@ -755,18 +869,21 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#erasedHttp = true;
   }
 
-  async #read(
-    store: SessionStore,
-    key: StoreKey,
-  ): Promise<{ record: SessionRecord; versionstamp: string } | null> {
-    let entry;
+  async #get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
     try {
-      entry = await store.get(key);
+      return await store.get(key);
     } catch (error) {
       throw new SessionStoreError("Could not read the session", {
         cause: error,
       });
     }
+  }
+
+  async #read(
+    store: SessionStore,
+    key: StoreKey,
+  ): Promise<{ record: SessionRecord; versionstamp: string } | null> {
+    const entry = await this.#get(store, key);
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
     if (
@@ -793,25 +910,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
   }
 
-  async #commitOrThrow(
-    store: SessionStore,
-    checks: StoreCheck[],
-    sets: StoreSet[],
-    deletes: StoreKey[],
-  ): Promise<void> {
-    if (await this.#commit(store, checks, sets, deletes) === null) {
-      throw new SessionConflictError(1);
-    }
-  }
-
-  #encode(
-    store: SessionStore,
-    data: ReadonlyMap<string, unknown>,
-    created: number,
-    seen: number,
-    user: string | null,
-  ): Uint8Array {
-    const bytes = encodeRecord(data, created, seen, this.#https, user);
+  #encode(store: SessionStore, state: SessionState): Uint8Array {
+    const bytes = encodeRecord(state, this.#https);
     if (bytes.byteLength > store.maxValueBytes) {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }

@@ -1,0 +1,240 @@
+/**
+ * The sessions of a user: list them, revoke one, revoke all ("sign out
+ * everywhere"). Works through a per-user index that `login()` writes in the
+ * same atomic commit as the session, so no function here scans the store.
+ *
+ * @module
+ */
+import { decodeRecord } from "./_record.ts";
+import { SessionStoreError } from "./errors.ts";
+import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
+import { sessionKey, userSessionKey } from "./session.ts";
+import type { SessionStore, StoreKey } from "./store.ts";
+
+/** One live session of a user, as {@link listSessions} reports it. */
+export interface UserSession {
+  /** The session's id (`session.id`), never its token. */
+  readonly id: string;
+  /** When the session was created (the login), ms since the epoch. */
+  readonly created: number;
+  /** When a request last used it, ms since the epoch (to `touchInterval`). */
+  readonly lastSeen: number;
+  /** Whether the session belongs to the HTTPS channel. */
+  readonly https: boolean;
+  /** What the application passed to `login(userId, metadata)`, or `null`. */
+  readonly metadata: Record<string, unknown> | null;
+}
+
+/** Options of {@link listSessions}: the timeouts `withSession` uses. */
+export interface ListSessionsOptions {
+  /**
+   * The `idleTimeout` given to `withSession`.
+   *
+   * @default {3_600_000}
+   */
+  idleTimeout?: number;
+  /**
+   * The `absoluteTimeout` given to `withSession`.
+   *
+   * @default {86_400_000}
+   */
+  absoluteTimeout?: number;
+}
+
+/** Options of {@link revokeUserSessions}. */
+export interface RevokeOptions {
+  /** A session id to keep, usually `session.id` ("sign out other devices"). */
+  except?: string | null;
+}
+
+/** Keys deleted per atomic commit; well within Deno KV's mutation limit. */
+const BATCH = 100;
+
+/**
+ * Lists the live sessions of a user, newest first. Index entries whose
+ * session has ended (logged out, destroyed, expired) are removed on the way.
+ *
+ * @param store The store given to `withSession`.
+ * @param userId The user id passed to `login`.
+ * @param options The timeouts given to `withSession`, to judge expiry.
+ * @returns The live sessions, without tokens.
+ *
+ * @example A "your devices" page
+ * ```ts
+ * import { getSession, listSessions, memoryStore, withSession } from "@tessera/session";
+ *
+ * const store = memoryStore();
+ * const app = withSession(async (req) => {
+ *   const session = getSession(req);
+ *   if (session.userId === null) await session.login("ada", { device: "Firefox on Linux" });
+ *   const devices = await listSessions(store, session.userId!);
+ *   return Response.json(devices.map((d) => ({ current: d.id === session.id, ...d.metadata })));
+ * }, { store });
+ * console.log(await (await app(new Request("http://localhost/"))).json());
+ * // [ { current: true, device: "Firefox on Linux" } ]
+ * ```
+ */
+export async function listSessions(
+  store: SessionStore,
+  userId: string,
+  options: ListSessionsOptions = {},
+): Promise<UserSession[]> {
+  checkUser(userId);
+  const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
+  const absolute = options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT;
+  const now = Date.now();
+  const live: UserSession[] = [];
+  for (const entry of await indexEntries(store, userId)) {
+    const id = entry.key[2]!;
+    const session = await guard("read", () => store.get(sessionKey(id)));
+    const record = session === null ? null : decodeRecord(session.value);
+    if (
+      record === null || record.user !== userId ||
+      now - record.seen >= idle || now - record.created >= absolute
+    ) {
+      // A stale index entry: its session is gone. Remove it unless it
+      // changed meanwhile (a concurrent login reusing nothing can't, but
+      // the check keeps this safe).
+      await guard(
+        "save",
+        () =>
+          store.commit({
+            checks: [{ key: entry.key, versionstamp: entry.versionstamp }],
+            sets: [],
+            deletes: [entry.key],
+          }),
+      );
+      continue;
+    }
+    live.push({
+      id,
+      created: record.created,
+      lastSeen: record.seen,
+      https: record.https,
+      metadata: record.meta,
+    });
+  }
+  return live.sort((a, b) => b.created - a.created);
+}
+
+/**
+ * Ends one session of a user. A request in flight on it cannot bring it
+ * back: its save finds the session gone and stores nothing.
+ *
+ * @param store The store given to `withSession`.
+ * @param userId The user the session belongs to.
+ * @param sessionId The id from {@link listSessions}.
+ * @returns `true` when a session of that user was ended.
+ *
+ * @example Signing out one device
+ * ```ts ignore
+ * import { revokeSession } from "@tessera/session";
+ *
+ * await revokeSession(store, session.userId!, form.get("id") as string);
+ * ```
+ */
+export async function revokeSession(
+  store: SessionStore,
+  userId: string,
+  sessionId: string,
+): Promise<boolean> {
+  checkUser(userId);
+  if (typeof sessionId !== "string" || sessionId === "") {
+    throw new TypeError(
+      `revokeSession() needs a session id, got ${JSON.stringify(sessionId)}`,
+    );
+  }
+  const indexKey = userSessionKey(userId, sessionId);
+  const entry = await guard("read", () => store.get(indexKey));
+  if (entry === null) return false;
+  // Only through the index: a caller cannot end another user's session by
+  // naming its id.
+  await guard(
+    "save",
+    () =>
+      store.commit({
+        checks: [],
+        sets: [],
+        deletes: [indexKey, sessionKey(sessionId)],
+      }),
+  );
+  return true;
+}
+
+/**
+ * Ends every session of a user, for example after a password change or when
+ * an account is disabled; optionally keeps one ("sign out other devices").
+ *
+ * @param store The store given to `withSession`.
+ * @param userId The user id passed to `login`.
+ * @param options `except`: a session id to keep.
+ * @returns How many sessions were ended.
+ *
+ * @example After a password change
+ * ```ts
+ * import { getSession, memoryStore, revokeUserSessions, withSession } from "@tessera/session";
+ *
+ * const store = memoryStore();
+ * const app = withSession(async (req) => {
+ *   const session = getSession(req);
+ *   await session.login("ada");
+ *   // …the password was changed: sign out every other device.
+ *   const ended = await revokeUserSessions(store, "ada", { except: session.id });
+ *   return new Response(`${ended} other sessions ended`);
+ * }, { store });
+ * console.log(await (await app(new Request("http://localhost/"))).text());
+ * // "0 other sessions ended"
+ * ```
+ */
+export async function revokeUserSessions(
+  store: SessionStore,
+  userId: string,
+  options: RevokeOptions = {},
+): Promise<number> {
+  checkUser(userId);
+  const except = options.except ?? null;
+  const ids = (await indexEntries(store, userId)).map((e) => e.key[2]!)
+    .filter((id) => id !== except);
+  for (let i = 0; i < ids.length; i += BATCH / 2) {
+    const deletes: StoreKey[] = [];
+    for (const id of ids.slice(i, i + BATCH / 2)) {
+      deletes.push(userSessionKey(userId, id), sessionKey(id));
+    }
+    await guard("save", () => store.commit({ checks: [], sets: [], deletes }));
+  }
+  return ids.length;
+}
+
+async function indexEntries(store: SessionStore, userId: string) {
+  return await guard("read", async () => {
+    const entries = [];
+    for await (const entry of store.list(["user", userId])) {
+      if (entry.key.length === 3) entries.push(entry);
+    }
+    return entries;
+  });
+}
+
+function checkUser(userId: string): void {
+  if (typeof userId !== "string" || userId === "") {
+    throw new TypeError(
+      `A user id must be a non-empty string, got ${JSON.stringify(userId)}`,
+    );
+  }
+}
+
+async function guard<T>(
+  what: "read" | "save",
+  operation: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new SessionStoreError(
+      what === "read"
+        ? "Could not read the user's sessions"
+        : "Could not change the user's sessions",
+      { cause: error },
+    );
+  }
+}
