@@ -22,18 +22,19 @@ export function findCookie(header: string | null, name: string): CookieLookup {
   let start = 0;
   const length = header.length;
   while (start < length) {
+    // One pass per pair: find its end and its first "=" together, so a
+    // header of separators or of pairs without "=" stays linear.
     let end = start;
+    let eq = -1;
     while (end < length) {
       const c = header.charCodeAt(end);
       if (c === 59 /* ; */ || c === 44 /* , */) break;
+      if (c === 61 /* = */ && eq === -1) eq = end;
       end++;
     }
-    const eq = header.indexOf("=", start);
-    if (eq !== -1 && eq < end) {
-      if (trim(header, start, eq) === name) {
-        if (found !== undefined) return MANY;
-        found = trim(header, eq + 1, end);
-      }
+    if (eq !== -1 && trim(header, start, eq) === name) {
+      if (found !== undefined) return MANY;
+      found = trim(header, eq + 1, end);
     }
     start = end + 1;
   }

@@ -168,6 +168,15 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `cookieName must not carry a prefix (tessera adds "__Host-" over HTTPS), got "${cookieName}"`,
     );
   }
+  // The longest Set-Cookie tessera can send must fit the 4096 bytes
+  // browsers accept: prefix, name, a 43-character token, every attribute.
+  const longest = `__Host-${cookieName}=${"A".repeat(43)}` +
+    "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=34560000";
+  if (longest.length > 4096) {
+    throw new RangeError(
+      `cookieName is ${cookieName.length} characters; its cookie would exceed the 4096 bytes browsers accept: use a shorter name`,
+    );
+  }
   const idleTimeout = duration(
     "idleTimeout",
     options.idleTimeout,

@@ -470,7 +470,15 @@ export class RequestSession implements Session<Record<string, unknown>> {
       if (this.#state.user !== null) {
         deletes.push(userSessionKey(this.#state.user, this.#id));
       }
-      await this.#commit(store, [], [], deletes);
+      try {
+        await this.#commit(store, [], [], deletes);
+      } finally {
+        // Even when the store failed, this client forgets the session: the
+        // cookie is cleared and withSession reports the error.
+        this.#reset();
+        this.#cleared = true;
+      }
+      return;
     }
     this.#reset();
     this.#cleared = true;
@@ -781,9 +789,20 @@ export class RequestSession implements Session<Record<string, unknown>> {
           });
         }
       }
-      const result = checks.length === 0 && !keep
-        ? ""
-        : await this.#commit(store, checks, sets, deletes);
+      let result: string | null;
+      try {
+        result = checks.length === 0 && !keep
+          ? ""
+          : await this.#commit(store, checks, sets, deletes);
+      } catch (error) {
+        if (rotation.user === null) {
+          // A logout the store could not record still signs this client
+          // out: its cookie is cleared, and the error is reported.
+          this.#reset();
+          this.#cleared = true;
+        }
+        throw error;
+      }
       if (result !== null) {
         this.#stale = undefined;
         if (keep) {

@@ -10,6 +10,7 @@ import {
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
+import { SessionStoreError } from "./errors.ts";
 import { RequestSession, type Session } from "./session.ts";
 
 const sessions = new WeakMap<Request, RequestSession>();
@@ -68,11 +69,19 @@ export function withSession<A extends unknown[]>(
       if (refusal !== null) return csrfRefused(refusal);
     }
     sessions.set(request, session);
-    const response = await current.run(session, handler, request, ...rest);
+    let response: Response;
+    try {
+      response = await current.run(session, handler, request, ...rest);
+    } catch (error) {
+      // A store failure inside login()/logout()/destroy() that the handler
+      // did not catch is ours to report; any other error is the handler's.
+      if (!(error instanceof SessionStoreError)) throw error;
+      return finish(await resolved.onError(error, request), session);
+    }
     try {
       await session.save();
     } catch (error) {
-      return await resolved.onError(error, request);
+      return finish(await resolved.onError(error, request), session);
     }
     return finish(response, session);
   };

@@ -376,14 +376,16 @@ for (const fixture of STORES) {
               (req) => (req.method === "POST" ? setter("a", 1) : reader)(req),
               {
                 store: inner,
-                idleTimeout: 150,
+                idleTimeout: 400,
                 touchInterval: 1,
               },
             ),
           );
           await browser.fetch("http://localhost/", { method: "POST" });
-          for (let i = 0; i < 4; i++) {
-            await sleep(60);
+          // Three idle gaps of 150 ms outlast no timeout; together, 450 ms
+          // outlast the 400 ms one, so only the touches keep it alive.
+          for (let i = 0; i < 3; i++) {
+            await sleep(150);
             assert.deepEqual(
               await (await browser.fetch("http://localhost/")).json(),
               { keys: ["a"] },
@@ -398,20 +400,22 @@ for (const fixture of STORES) {
             (req) => (req.method === "POST" ? setter("a", 1) : reader)(req),
             {
               store: inner,
-              absoluteTimeout: 80,
+              absoluteTimeout: 400,
               touchInterval: 0,
             },
           ),
         );
+        const created = Date.now();
         await browser.fetch("http://localhost/", { method: "POST" });
         for (let i = 0; i < 3; i++) {
           await sleep(20);
+          if (Date.now() - created > 350) break; // a slow machine: skip ahead
           assert.deepEqual(
             await (await browser.fetch("http://localhost/")).json(),
             { keys: ["a"] },
           );
         }
-        await sleep(40);
+        await sleep(Math.max(0, created + 450 - Date.now()));
         assert.deepEqual(
           await (await browser.fetch("http://localhost/")).json(),
           { keys: [] },

@@ -135,20 +135,32 @@ export function kvStore(
       return { key, value: entry.value, versionstamp: entry.versionstamp };
     },
     async commit(change: StoreCommit): Promise<string | null> {
-      let op = kv.atomic();
-      for (const check of change.checks) {
-        op = op.check({
-          key: full(check.key),
-          versionstamp: check.versionstamp,
-        });
-      }
-      for (const key of change.deletes) op = op.delete(full(key));
       for (const set of change.sets) {
-        op = set.expireIn === undefined
-          ? op.set(full(set.key), set.value)
-          : op.set(full(set.key), set.value, { expireIn: set.expireIn });
+        // Deno KV refuses these itself; other clients (@deno/kv in memory)
+        // may not, and the contract is the same for every store.
+        if (set.value.byteLength > KV_MAX_VALUE_BYTES) {
+          throw new RangeError(
+            `Value of ${set.value.byteLength} bytes is over Deno KV's limit of ${KV_MAX_VALUE_BYTES} bytes`,
+          );
+        }
       }
-      const result = await op.commit();
+      // A fresh atomic operation per attempt: a busy database applied nothing.
+      const result = await whileBusy(busyAttempts, () => {
+        let op = kv.atomic();
+        for (const check of change.checks) {
+          op = op.check({
+            key: full(check.key),
+            versionstamp: check.versionstamp,
+          });
+        }
+        for (const key of change.deletes) op = op.delete(full(key));
+        for (const set of change.sets) {
+          op = set.expireIn === undefined
+            ? op.set(full(set.key), set.value)
+            : op.set(full(set.key), set.value, { expireIn: set.expireIn });
+        }
+        return op.commit();
+      });
       return result.ok ? result.versionstamp ?? "" : null;
     },
     async *list(keyPrefix: StoreKey): AsyncIterable<StoreEntry> {

@@ -1,0 +1,239 @@
+// Runtime-neutral test helpers for the shared suite: no Deno or Bun globals,
+// only Web APIs and node: modules that both runtimes provide.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SessionStore, StoreCommit } from "../../mod.ts";
+
+/** Registers one test with the runtime's runner (`Deno.test`, `bun:test`). */
+export type Test = (name: string, fn: () => Promise<void>) => void;
+
+/** A store under test, opened fresh for every test. */
+export interface StoreFixture {
+  /** Shown in test names. */
+  readonly name: string;
+  /** Opens an empty store. */
+  open(): Promise<OpenedStore>;
+}
+
+/** An open store and its disposal. */
+export interface OpenedStore {
+  readonly store: SessionStore;
+  close(): void | Promise<void>;
+}
+
+/** A running HTTP server on loopback. */
+export interface Listener {
+  /** The origin, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+/** Serves a fetch handler on 127.0.0.1 with an OS-chosen port. */
+export type Listen = (
+  handler: (request: Request) => Response | Promise<Response>,
+) => Promise<Listener>;
+
+/** What a runtime provides to the shared suite. */
+export interface Runtime {
+  /** "Deno", "Bun". */
+  readonly name: string;
+  readonly test: Test;
+  readonly stores: readonly StoreFixture[];
+  readonly listen: Listen;
+}
+
+/** A fresh directory for KV files, and its removal. */
+export function tempDir(prefix = "tessera-"): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    path,
+    remove: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+/** Runs `fn` with a fresh store from `fixture`, closing it afterwards. */
+export async function withStore(
+  fixture: StoreFixture,
+  fn: (store: SessionStore) => Promise<void>,
+): Promise<void> {
+  const { store, close } = await fixture.open();
+  try {
+    await fn(store);
+  } finally {
+    await close();
+  }
+}
+
+/** A parsed Set-Cookie line. */
+export interface SetCookie {
+  name: string;
+  value: string;
+  /** Attribute names lowercased; flags map to "". */
+  attributes: Map<string, string>;
+}
+
+/** Parses one Set-Cookie value. */
+export function parseSetCookie(line: string): SetCookie {
+  const [pair = "", ...rest] = line.split(";");
+  const eq = pair.indexOf("=");
+  const attributes = new Map<string, string>();
+  for (const part of rest) {
+    const at = part.indexOf("=");
+    const name = (at === -1 ? part : part.slice(0, at)).trim().toLowerCase();
+    attributes.set(name, at === -1 ? "" : part.slice(at + 1).trim());
+  }
+  return {
+    name: pair.slice(0, eq).trim(),
+    value: pair.slice(eq + 1).trim(),
+    attributes,
+  };
+}
+
+/** Something that answers requests: a handler, or `fetch` to a server. */
+export type Fetcher = (request: Request) => Promise<Response>;
+
+/**
+ * A browser in miniature: keeps cookies from responses and sends them back,
+ * Secure ones only over https, as browsers do. Cookies are kept per jar, not
+ * per host, so one jar can talk to several servers of one site.
+ */
+export class CookieJar {
+  readonly cookies = new Map<string, { value: string; secure: boolean }>();
+  constructor(readonly fetcher: Fetcher) {}
+
+  /** The Cookie header for `url`, or undefined. */
+  header(url: string): string | undefined {
+    const https = url.startsWith("https:");
+    const pairs = [...this.cookies]
+      .filter(([, c]) => https || !c.secure)
+      .map(([name, c]) => `${name}=${c.value}`);
+    return pairs.length === 0 ? undefined : pairs.join("; ");
+  }
+
+  /** Sends a request with this jar's cookies and keeps the response's. */
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const cookie = this.header(url);
+    if (cookie !== undefined) headers.set("cookie", cookie);
+    const response = await this.fetcher(
+      new Request(url, { redirect: "manual", ...init, headers }),
+    );
+    this.take(response);
+    return response;
+  }
+
+  /** Fetches and returns the body text. */
+  async text(url: string, init?: RequestInit): Promise<string> {
+    return await (await this.fetch(url, init)).text();
+  }
+
+  /** Keeps the cookies a response sets, and drops those it clears. */
+  take(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const c = parseSetCookie(line);
+      if (c.attributes.get("max-age") === "0") this.cookies.delete(c.name);
+      else {
+        this.cookies.set(c.name, {
+          value: c.value,
+          secure: c.attributes.has("secure"),
+        });
+      }
+    }
+  }
+
+  /** The value of one cookie. */
+  get(name: string): string | undefined {
+    return this.cookies.get(name)?.value;
+  }
+
+  /** A second jar with a copy of this one's cookies (another tab). */
+  clone(fetcher: Fetcher = this.fetcher): CookieJar {
+    const jar = new CookieJar(fetcher);
+    for (const [name, c] of this.cookies) jar.cookies.set(name, { ...c });
+    return jar;
+  }
+}
+
+/** `fetch` that does not follow redirects, as a {@link Fetcher}. */
+export const network: Fetcher = (request) => fetch(request);
+
+/** SHA-256 of a token, base64url, computed independently of tessera. */
+export async function sha256(token: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)),
+  );
+  return btoa(String.fromCharCode(...digest))
+    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The decoded record a store holds for a token, or null. */
+export async function storedRecord(
+  store: SessionStore,
+  token: string,
+): Promise<Record<string, unknown> | null> {
+  const entry = await store.get(["session", await sha256(token)]);
+  return entry === null
+    ? null
+    : JSON.parse(new TextDecoder().decode(entry.value));
+}
+
+/** Collects an async iterable. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/**
+ * A barrier for `n` parties: `arrive()` resolves once all `n` have arrived,
+ * or rejects after `ms` so that a broken test fails instead of hanging.
+ */
+export function barrier(n: number, ms = 5_000): () => Promise<void> {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => release = resolve);
+  return async () => {
+    if (++arrived === n) release();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`barrier: ${arrived} of ${n} arrived`)),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([all, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** Wraps a store so that reads or commits fail, on demand. */
+export function failing(inner: SessionStore): SessionStore & {
+  failReads: boolean;
+  failCommits: boolean;
+  reads: number;
+} {
+  const wrapped = {
+    failReads: false,
+    failCommits: false,
+    reads: 0,
+    maxValueBytes: inner.maxValueBytes,
+    get(key: readonly string[]) {
+      wrapped.reads++;
+      return wrapped.failReads
+        ? Promise.reject(new Error("store down (test)"))
+        : inner.get(key);
+    },
+    commit(change: StoreCommit) {
+      return wrapped.failCommits
+        ? Promise.reject(new Error("store down (test)"))
+        : inner.commit(change);
+    },
+    list: (prefix: readonly string[]) => inner.list(prefix),
+  };
+  return wrapped;
+}
