@@ -1,0 +1,102 @@
+/**
+ * The demo as one fetch handler: static files, then every page behind
+ * `withSession`.
+ *
+ * @module
+ */
+import { getSession, type SessionStore, withSession } from "@tessera/session";
+import type { NavEntry, PageContext } from "./context.ts";
+import { isLanguage } from "./i18n.ts";
+import { problem } from "./responses.ts";
+import { ROUTES } from "./routes.ts";
+import { COOKIE_NAME } from "./sent_cookies.ts";
+import type { DemoData } from "./session_data.ts";
+
+/** The ports the demo listens on, for the link to the other channel. */
+export interface ChannelPorts {
+  http?: number;
+  https?: number;
+}
+
+/** Options of {@link createApp}. */
+export interface DemoAppOptions {
+  /** Where sessions are kept. */
+  readonly store: SessionStore;
+  /**
+   * Read on every request, not copied: the servers fill it in once they
+   * listen, which with port 0 is after the app was built.
+   */
+  readonly ports: Readonly<ChannelPorts>;
+}
+
+const STYLE = new URL("./static/style.css", import.meta.url);
+
+/**
+ * Builds the demo's handler.
+ *
+ * @param options The store and the ports.
+ * @returns A handler for `Deno.serve`.
+ */
+export async function createApp(
+  options: DemoAppOptions,
+): Promise<(request: Request) => Promise<Response>> {
+  const nav: NavEntry[] = ROUTES.flatMap((route) =>
+    route.nav === undefined ? [] : [{ path: route.path, label: route.nav }]
+  );
+  const css = await Deno.readTextFile(STYLE);
+
+  const pages = withSession(async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const route = ROUTES.find((r) =>
+      r.path === url.pathname && r.method === request.method
+    );
+    if (route === undefined) {
+      return ROUTES.some((r) => r.path === url.pathname)
+        ? problem(405, `${request.method} is not allowed here`)
+        : problem(404, `No page at ${url.pathname}`);
+    }
+    const session = getSession<DemoData>(request);
+    const stored = session.get("language");
+    const https = url.protocol === "https:";
+    const context: PageContext = {
+      request,
+      url,
+      session,
+      language: isLanguage(stored) ? stored : "en",
+      https,
+      otherChannel: otherChannel(url, options.ports),
+      nav,
+    };
+    return await route.handle(context);
+  }, { store: options.store, cookieName: COOKIE_NAME });
+
+  return (request) => {
+    // Static files need no session: serving them before withSession spares
+    // a store read for every stylesheet request that carries a cookie.
+    if (new URL(request.url).pathname === "/style.css") {
+      return Promise.resolve(
+        new Response(css, {
+          headers: {
+            "content-type": "text/css; charset=utf-8",
+            "cache-control": "no-cache",
+          },
+        }),
+      );
+    }
+    return pages(request);
+  };
+}
+
+/** The same page on the other channel, when the demo serves both. */
+function otherChannel(
+  url: URL,
+  ports: Readonly<ChannelPorts>,
+): URL | undefined {
+  const https = url.protocol === "https:";
+  const port = https ? ports.http : ports.https;
+  if (port === undefined) return undefined;
+  const other = new URL(url.pathname + url.search, url);
+  other.protocol = https ? "http:" : "https:";
+  other.port = String(port);
+  return other;
+}

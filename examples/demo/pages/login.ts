@@ -1,0 +1,83 @@
+/**
+ * Login and logout with demo users. Authentication is not the point (there
+ * are no passwords); what `login()` and `logout()` do to the session is.
+ *
+ * @module
+ */
+import type { PageContext } from "../context.ts";
+import { readField } from "../form.ts";
+import { html } from "../html.ts";
+import { t } from "../i18n.ts";
+import { renderPage } from "../layout.ts";
+import { radioButtons } from "../radio.ts";
+import { problem, seeOther } from "../responses.ts";
+import { DEMO_USERS, isDemoUser } from "../users.ts";
+
+/**
+ * `GET /login`: pick a demo user.
+ *
+ * @param context The request.
+ * @returns The login page.
+ */
+export function loginForm(context: PageContext): Response {
+  const { session, language } = context;
+  const current = session.userId;
+  const users = radioButtons(
+    "user",
+    DEMO_USERS.map((user) => ({ value: user, label: user })),
+    current ?? DEMO_USERS[0]!,
+  );
+  const status = current === null ? html`<p>You are not logged in.</p>` : html`
+    <p>
+      You are logged in as <strong>${current}</strong>. Logging in again
+      switches the user.
+    </p>
+  `;
+  return renderPage(
+    context,
+    t(language, "login"),
+    html`
+      ${status}
+      <form method="post" action="/login" class="stack">
+        <fieldset>
+          <legend>Demo user (no password: this demo authenticates nobody)</legend>
+          ${users}
+        </fieldset>
+        <button type="submit">${t(language, "login")}</button>
+      </form>
+      <p>
+        Logging in calls <code>session.login(user)</code>: the session gets a new
+        token (watch the cookie in the panel), and every value except
+        <code>language</code> is dropped, so nothing a visitor stored before
+        logging in carries over. Logging out does the same, and when no language
+        was chosen it removes the session and its cookie altogether.
+      </p>
+    `,
+  );
+}
+
+/**
+ * `POST /login`: binds the chosen user to a fresh session.
+ *
+ * @param context The request.
+ * @returns A redirect to the start page.
+ */
+export async function login(context: PageContext): Promise<Response> {
+  const user = await readField(context.request, "user");
+  if (!isDemoUser(user)) {
+    return problem(400, `Unknown user: pick one of ${DEMO_USERS.join(", ")}`);
+  }
+  await context.session.login(user);
+  return seeOther("/");
+}
+
+/**
+ * `POST /logout`: ends the user's session, keeping the language.
+ *
+ * @param context The request.
+ * @returns A redirect to the start page.
+ */
+export async function logout(context: PageContext): Promise<Response> {
+  await context.session.logout();
+  return seeOther("/");
+}

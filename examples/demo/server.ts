@@ -1,0 +1,75 @@
+/**
+ * Starts the demo: opens the Deno KV file and serves HTTP, and HTTPS when
+ * given a certificate. `main.ts` and the browser tests both start it here.
+ *
+ * @module
+ */
+import { kvStore } from "@tessera/session";
+import { type ChannelPorts, createApp } from "./app.ts";
+import type { Certificate } from "./tls.ts";
+
+/** Options of {@link startDemo}. */
+export interface DemoServerOptions {
+  /** The Deno KV file that keeps the sessions. */
+  readonly kvPath: string;
+  /** The address to listen on. */
+  readonly hostname: string;
+  /** The plain-HTTP port; 0 picks a free one. */
+  readonly httpPort: number;
+  /** Serve HTTPS too, on this port (0 picks one) with this certificate. */
+  readonly https?: { readonly port: number; readonly certificate: Certificate };
+}
+
+/** A running demo. */
+export interface DemoServer {
+  /** The ports it listens on. */
+  readonly ports: Readonly<ChannelPorts>;
+  /** Stops both servers and closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the demo.
+ *
+ * @param options Where to keep sessions and where to listen.
+ * @returns The running demo.
+ */
+export async function startDemo(
+  options: DemoServerOptions,
+): Promise<DemoServer> {
+  const kv = await Deno.openKv(options.kvPath);
+  const ports: ChannelPorts = {};
+  const servers: Deno.HttpServer[] = [];
+  try {
+    const app = await createApp({ store: kvStore(kv), ports });
+    const http = Deno.serve({
+      hostname: options.hostname,
+      port: options.httpPort,
+      onListen: () => {},
+    }, app);
+    servers.push(http);
+    ports.http = http.addr.port;
+    if (options.https !== undefined) {
+      const https = Deno.serve({
+        hostname: options.hostname,
+        port: options.https.port,
+        cert: options.https.certificate.cert,
+        key: options.https.certificate.key,
+        onListen: () => {},
+      }, app);
+      servers.push(https);
+      ports.https = https.addr.port;
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.shutdown()));
+    kv.close();
+    throw error;
+  }
+  return {
+    ports,
+    async close() {
+      await Promise.all(servers.map((server) => server.shutdown()));
+      kv.close();
+    },
+  };
+}
