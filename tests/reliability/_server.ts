@@ -1,0 +1,86 @@
+// A session server for the multi-process test and the load script:
+//   deno run --allow-net=127.0.0.1 --allow-read --allow-write --unstable-kv \
+//     tests/reliability/_server.ts <kv file>
+// Prints {"port": N} on its first stdout line, serves on 127.0.0.1 only, and
+// exits when its stdin closes (so it never outlives its parent) or after
+// 120 s at most.
+import {
+  getSession,
+  kvStore,
+  SessionConflictError,
+  withSession,
+} from "../../mod.ts";
+import { conflictCounting } from "./_support.ts";
+
+const path = Deno.args[0];
+if (path === undefined) {
+  console.error("usage: _server.ts <kv file>");
+  Deno.exit(2);
+}
+
+const kv = await Deno.openKv(path);
+const store = conflictCounting(kvStore(kv));
+const failures: Record<string, number> = {};
+
+const app = withSession((req) => {
+  const session = getSession<{ n: number; [key: string]: unknown }>(req);
+  const url = new URL(req.url);
+  switch (url.pathname) {
+    case "/inc":
+      return new Response(String(session.update("n", (n = 0) => n + 1)));
+    case "/set": {
+      session.set(url.searchParams.get("k")!, url.searchParams.get("v"));
+      return new Response("set");
+    }
+    case "/get": {
+      const values: Record<string, unknown> = {};
+      for (const key of session.keys()) values[key] = session.get(key);
+      return Response.json(values);
+    }
+    default:
+      return new Response("not found", { status: 404 });
+  }
+}, {
+  store,
+  onError(error) {
+    const name = error instanceof SessionConflictError
+      ? "conflict-exhausted"
+      : error instanceof Error
+      ? `${error.name}: ${
+        (error.cause as Error | undefined)?.message ?? error.message
+      }`
+      : String(error);
+    failures[name] = (failures[name] ?? 0) + 1;
+    return new Response("Service Unavailable", { status: 503 });
+  },
+});
+
+const controller = new AbortController();
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  signal: controller.signal,
+  onListen: ({ port }) => console.log(JSON.stringify({ port })),
+}, (req) => {
+  if (new URL(req.url).pathname === "/stats") {
+    return Response.json({
+      commits: store.commits,
+      conflicts: store.conflicts,
+      failures,
+    });
+  }
+  return app(req);
+});
+
+const deadline = setTimeout(() => controller.abort(), 120_000);
+// Stop when the parent closes stdin (or dies).
+(async () => {
+  try {
+    for await (const _ of Deno.stdin.readable) { /* drain */ }
+  } finally {
+    controller.abort();
+  }
+})();
+await server.finished;
+clearTimeout(deadline);
+kv.close();
