@@ -1,0 +1,189 @@
+// Attacker's checklist, part 6: the scheme. Without trustProxy, headers a
+// client can send (X-Forwarded-Proto, Forwarded) change nothing; with it, the
+// proxy's word decides which cookie and which channel a request gets.
+import assert from "node:assert/strict";
+import { memoryStore, type SessionStore } from "../../mod.ts";
+import { parseSetCookie } from "../_helpers.ts";
+import {
+  HTTP,
+  HTTPS,
+  plantSession,
+  type Report,
+  reporter,
+  request,
+} from "./_attack.ts";
+
+/** The session cookie a request gets when it stores a value. */
+async function issuedCookie(
+  store: SessionStore,
+  url: string,
+  headers: Record<string, string>,
+  trustProxy: boolean,
+) {
+  const app = reporter({ store, trustProxy });
+  const response = await app(request(`${url}?set=v`, undefined, { headers }));
+  const lines = response.headers.getSetCookie();
+  assert.equal(lines.length, 1, lines.join(" | "));
+  return parseSetCookie(lines[0]!);
+}
+
+const FORGED_HTTPS: Record<string, string>[] = [
+  { "x-forwarded-proto": "https" },
+  { forwarded: "proto=https" },
+  { forwarded: "for=192.0.2.1;proto=https;by=203.0.113.1" },
+  { forwarded: 'proto="https"', "x-forwarded-proto": "https" },
+];
+
+Deno.test("trustProxy off (the default): forwarding headers cannot turn plain HTTP into HTTPS", async (t) => {
+  const store = memoryStore();
+  for (const headers of FORGED_HTTPS) {
+    await t.step(JSON.stringify(headers), async () => {
+      const cookie = await issuedCookie(store, HTTP, headers, false);
+      assert.equal(cookie.name, "session");
+      assert.equal(cookie.attributes.has("secure"), false);
+    });
+  }
+  await t.step("and cannot read an HTTPS session over plain HTTP", async () => {
+    const token = await plantSession(store, HTTPS, "https-only");
+    const app = reporter({ store });
+    const report: Report =
+      await (await app(request(HTTP, `__Host-session=${token}`, {
+        headers: { "x-forwarded-proto": "https", forwarded: "proto=https" },
+      }))).json();
+    assert.equal(report.owner, undefined);
+  });
+});
+
+Deno.test("trustProxy off: forwarding headers cannot turn HTTPS into plain HTTP", async (t) => {
+  const store = memoryStore();
+  for (
+    const headers of [
+      { "x-forwarded-proto": "http" },
+      { forwarded: "proto=http" },
+    ] as Record<string, string>[]
+  ) {
+    await t.step(JSON.stringify(headers), async () => {
+      const cookie = await issuedCookie(store, HTTPS, headers, false);
+      assert.equal(cookie.name, "__Host-session");
+      assert.ok(cookie.attributes.has("secure"));
+    });
+  }
+  await t.step("and an HTTPS session stays readable", async () => {
+    const token = await plantSession(store, HTTPS, "https-only");
+    const app = reporter({ store });
+    const report: Report =
+      await (await app(request(HTTPS, `__Host-session=${token}`, {
+        headers: { "x-forwarded-proto": "http" },
+      }))).json();
+    assert.equal(report.owner, "https-only");
+  });
+});
+
+Deno.test("trustProxy on: the proxy's scheme decides the cookie and the channel", async (t) => {
+  const store = memoryStore();
+  for (const headers of FORGED_HTTPS) {
+    await t.step(
+      `http:// URL with ${JSON.stringify(headers)} is HTTPS`,
+      async () => {
+        const cookie = await issuedCookie(store, HTTP, headers, true);
+        assert.equal(cookie.name, "__Host-session");
+        assert.ok(cookie.attributes.has("secure"));
+      },
+    );
+  }
+  await t.step("the scheme is case-insensitive and may be quoted", async () => {
+    const cookie = await issuedCookie(store, HTTP, {
+      forwarded: 'Proto="HTTPS"',
+    }, true);
+    assert.equal(cookie.name, "__Host-session");
+  });
+  await t.step("Forwarded wins over X-Forwarded-Proto, both ways", async () => {
+    assert.equal(
+      (await issuedCookie(store, HTTP, {
+        forwarded: "proto=http",
+        "x-forwarded-proto": "https",
+      }, true)).name,
+      "session",
+    );
+    assert.equal(
+      (await issuedCookie(store, HTTP, {
+        forwarded: "proto=https",
+        "x-forwarded-proto": "http",
+      }, true)).name,
+      "__Host-session",
+    );
+  });
+  await t.step(
+    "a Forwarded header without proto falls back to X-Forwarded-Proto",
+    async () => {
+      assert.equal(
+        (await issuedCookie(store, HTTP, {
+          forwarded: "for=192.0.2.1",
+          "x-forwarded-proto": "https",
+        }, true)).name,
+        "__Host-session",
+      );
+    },
+  );
+  await t.step("the first (client-facing proxy's) element counts", async () => {
+    assert.equal(
+      (await issuedCookie(store, HTTP, {
+        forwarded: "proto=http, proto=https",
+        "x-forwarded-proto": "https",
+      }, true)).name,
+      "session",
+    );
+    assert.equal(
+      (await issuedCookie(
+        store,
+        HTTP,
+        { "x-forwarded-proto": "https, http" },
+        true,
+      )).name,
+      "__Host-session",
+    );
+  });
+  await t.step(
+    "an https:// URL that the proxy reports as http is plain HTTP",
+    async () => {
+      const cookie = await issuedCookie(store, HTTPS, {
+        "x-forwarded-proto": "http",
+      }, true);
+      assert.equal(cookie.name, "session");
+      assert.equal(cookie.attributes.has("secure"), false);
+    },
+  );
+  await t.step(
+    "without forwarding headers, the URL's scheme counts",
+    async () => {
+      assert.equal(
+        (await issuedCookie(store, HTTPS, {}, true)).name,
+        "__Host-session",
+      );
+      assert.equal((await issuedCookie(store, HTTP, {}, true)).name, "session");
+    },
+  );
+  await t.step("the channel rules follow the proxy's scheme", async () => {
+    const https = await plantSession(store, HTTPS, "https-only");
+    const app = reporter({ store, trustProxy: true });
+    const viaProxy: Report =
+      await (await app(request(HTTP, `__Host-session=${https}`, {
+        headers: { "x-forwarded-proto": "https" },
+      }))).json();
+    assert.equal(
+      viaProxy.owner,
+      "https-only",
+      "an HTTPS session behind the proxy",
+    );
+    const downgraded: Report = await (await app(
+      request(HTTP, `session=${https}; __Host-session=${https}`, {
+        headers: { "x-forwarded-proto": "http" },
+      }),
+    )).json();
+    assert.equal(
+      downgraded.owner,
+      undefined,
+      "never over the proxy's plain HTTP",
+    );
+  });
+});
