@@ -659,19 +659,32 @@ export class RequestSession implements Session<Record<string, unknown>> {
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
       const now = Date.now();
-      const value = this.#encode(store, { ...state, seen: now });
-      const result = await this.#commit(
-        store,
-        [{ key, versionstamp }],
-        [{ key, value, expireIn: this.#expireIn(state.created, now) }],
-        [],
-      );
-      if (result !== null) {
-        state.seen = now;
-        this.#state = state;
-        this.#versionstamp = result;
-        this.#done();
-        return;
+      if (!worthStoring(state)) {
+        // Emptied (clear(), the last delete or takeFlash()): an empty
+        // session is no session, as before its first value; its cookie goes.
+        const emptied = await this.#commit(store, [{ key, versionstamp }], [], [
+          key,
+        ]);
+        if (emptied !== null) {
+          this.#reset();
+          this.#cleared = true;
+          return;
+        }
+      } else {
+        const value = this.#encode(store, { ...state, seen: now });
+        const result = await this.#commit(
+          store,
+          [{ key, versionstamp }],
+          [{ key, value, expireIn: this.#expireIn(state.created, now) }],
+          [],
+        );
+        if (result !== null) {
+          state.seen = now;
+          this.#state = state;
+          this.#versionstamp = result;
+          this.#done();
+          return;
+        }
       }
       if (attempt >= this.#options.maxAttempts) {
         throw new SessionConflictError(attempt);

@@ -744,3 +744,42 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
     kv.close();
   }
 });
+
+Deno.test("withSession() removes a session emptied by its last value, and its cookie", async (t) => {
+  for (const fixture of STORES) {
+    await t.step(fixture.name, async () => {
+      const { store, close } = await fixture.open();
+      try {
+        const browser = new Browser(withSession((req) => {
+          const s = getSession(req);
+          const path = new URL(req.url).pathname;
+          if (path === "/set") s.set("a", 1);
+          if (path === "/clear") s.clear();
+          if (path === "/flash") s.flash("note", "hi");
+          if (path === "/take") {
+            return Response.json(s.takeFlash("note") ?? null);
+          }
+          return new Response("");
+        }, { store }));
+        await browser.fetch("http://localhost/set");
+        const token = browser.cookies.get("session")!.value;
+        const res = await browser.fetch("http://localhost/clear");
+        assert.deepEqual(res.headers.getSetCookie(), [
+          "session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+        ]);
+        assert.equal(await storedRecord(store, token), null);
+
+        await browser.fetch("http://localhost/flash");
+        const flashToken = browser.cookies.get("session")!.value;
+        assert.equal(
+          await (await browser.fetch("http://localhost/take")).json(),
+          "hi",
+        );
+        assert.equal(browser.cookies.size, 0, "the message was all it held");
+        assert.equal(await storedRecord(store, flashToken), null);
+      } finally {
+        close();
+      }
+    });
+  }
+});

@@ -7,6 +7,7 @@
 import { getSession, type SessionStore, withSession } from "@tessera/session";
 import type { NavEntry, PageContext } from "./context.ts";
 import { isLanguage } from "./i18n.ts";
+import { takeNotice } from "./notice.ts";
 import { problem } from "./responses.ts";
 import { ROUTES } from "./routes.ts";
 import { COOKIE_NAME } from "./sent_cookies.ts";
@@ -41,7 +42,11 @@ export async function createApp(
   options: DemoAppOptions,
 ): Promise<(request: Request) => Promise<Response>> {
   const nav: NavEntry[] = ROUTES.flatMap((route) =>
-    route.nav === undefined ? [] : [{ path: route.path, label: route.nav }]
+    route.nav === undefined ? [] : [{
+      path: route.path,
+      label: route.nav,
+      userOnly: route.userOnly ?? false,
+    }]
   );
   const css = await Deno.readTextFile(STYLE);
 
@@ -56,12 +61,26 @@ export async function createApp(
         : problem(404, `No page at ${url.pathname}`);
     }
     const session = getSession<DemoData>(request);
+    // Pages are the GET routes; a POST only redirects, and must not swallow
+    // a message meant for the page after it.
+    const notice = request.method === "GET" ? takeNotice(session) : undefined;
+    if (
+      notice !== undefined && session.userId === null &&
+      session.keys().length === 0
+    ) {
+      // The message was all this session held (a logout that kept nothing
+      // leaves a session only to carry it): now that it is shown, remove
+      // the session and its cookie, as the logout itself would have.
+      await session.destroy();
+    }
     const stored = session.get("language");
     const https = url.protocol === "https:";
     const context: PageContext = {
       request,
       url,
       session,
+      store: options.store,
+      notice,
       language: isLanguage(stored) ? stored : "en",
       https,
       otherChannel: otherChannel(url, options.ports),

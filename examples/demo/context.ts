@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Session } from "@tessera/session";
+import type { Session, SessionStore } from "@tessera/session";
 import type { Language, Word } from "./i18n.ts";
 import type { DemoData } from "./session_data.ts";
 
@@ -12,6 +12,13 @@ export interface PageContext {
   readonly request: Request;
   readonly url: URL;
   readonly session: Session<DemoData>;
+  /**
+   * The store `withSession` keeps sessions in, for the account functions
+   * (`listSessions`, `revokeSession`, `revokeUserSessions`).
+   */
+  readonly store: SessionStore;
+  /** The message a redirect left for this page, taken from the session. */
+  readonly notice: string | undefined;
   /** The visitor's language, from the session, or English. */
   readonly language: Language;
   /** Whether the request came over HTTPS. */
@@ -31,6 +38,8 @@ export type PageHandler = (
 export interface NavEntry {
   readonly path: string;
   readonly label: Word;
+  /** Listed only while a user is logged in. */
+  readonly userOnly: boolean;
 }
 
 /** A method and an exact path, and what answers them. */
@@ -40,4 +49,6 @@ export interface Route {
   readonly handle: PageHandler;
   /** Present for the pages that appear in the navigation bar. */
   readonly nav?: Word;
+  /** With `nav`: list the page only while a user is logged in. */
+  readonly userOnly?: boolean;
 }

@@ -1,5 +1,6 @@
 /**
- * The frame around every page: header, navigation, account, session panel.
+ * The frame around every page: header, navigation, account, the message a
+ * redirect left, session panel.
  *
  * @module
  */
@@ -38,6 +39,7 @@ export function renderPage(
         </header>
         <div class="layout">
           <main>
+            ${notice(context)}
             <h1>${title}</h1>
             ${body}
           </main>
@@ -56,13 +58,25 @@ export function renderPage(
   });
 }
 
-function navigation({ nav, url, language }: PageContext): Html[] {
-  return nav.map(({ path, label }) => {
+function navigation(
+  { nav, url, language, session }: PageContext,
+): Html[] {
+  const shown = nav.filter((entry) =>
+    !entry.userOnly || session.userId !== null
+  );
+  return shown.map(({ path, label }) => {
     const text = t(language, label);
     return path === url.pathname
       ? html`<a href="${path}" aria-current="page">${text}</a>`
       : html`<a href="${path}">${text}</a>`;
   });
+}
+
+/** The message a redirect left, shown once: it was taken from the session. */
+function notice({ notice }: PageContext): Html {
+  return notice === undefined
+    ? html``
+    : html`<p class="notice" id="notice" role="status">${notice}</p>`;
 }
 
 function account({ session, language }: PageContext): Html {

@@ -49,7 +49,15 @@ function carrier({ request, session, https }: PageContext): Html {
   const cookie = sent === undefined
     ? html``
     : html`<code>${name}</code> <code class="token">${shortToken(sent)}</code>`;
-  if (!session.isNew && sent !== undefined) return cookie;
+  if (!session.isNew && sent !== undefined) {
+    const stores = session.keys().length > 0 || session.userId !== null;
+    if (session.id !== null || stores) return cookie;
+    // Loaded, then destroyed by this request: see the notice in app.ts.
+    return html`
+      ${cookie} held only the message above. Now that it is shown, the session
+      is removed and this response clears the cookie.
+    `;
+  }
   const stale = sent === undefined ? html`` : html`
     ${cookie} named no live session (ended, expired or from the other
     channel).

@@ -6,6 +6,11 @@
  */
 import type { Route } from "./context.ts";
 import { counter } from "./pages/counter.ts";
+import {
+  devices,
+  signOutDevice,
+  signOutOtherDevices,
+} from "./pages/devices.ts";
 import { home } from "./pages/home.ts";
 import { languageForm, setLanguage } from "./pages/language.ts";
 import { login, loginForm, logout } from "./pages/login.ts";
@@ -26,6 +31,19 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", path: "/shopping/add", handle: addItem },
   { method: "POST", path: "/shopping/toggle", handle: toggleItem },
   { method: "POST", path: "/shopping/remove", handle: removeItem },
+  {
+    method: "GET",
+    path: "/devices",
+    handle: devices,
+    nav: "devices",
+    userOnly: true,
+  },
+  { method: "POST", path: "/devices/sign-out", handle: signOutDevice },
+  {
+    method: "POST",
+    path: "/devices/sign-out-others",
+    handle: signOutOtherDevices,
+  },
   { method: "GET", path: "/login", handle: loginForm },
   { method: "POST", path: "/login", handle: login },
   { method: "POST", path: "/logout", handle: logout },

@@ -43,18 +43,27 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
+/** Options of {@link launchChromium}. */
+export interface LaunchOptions {
+  /** The `User-Agent` to send instead of headless Chromium's own. */
+  readonly userAgent?: string;
+}
+
 /**
  * Starts headless Chromium with a fresh profile.
  *
  * @param userDataDir An empty folder for the profile (cookies start empty).
+ * @param options What to change about the browser.
  * @returns The browser's only context; closing it stops the browser.
  */
 export async function launchChromium(
   userDataDir: string,
+  options: LaunchOptions = {},
 ): Promise<BrowserContext> {
   return await chromium.launchPersistentContext(userDataDir, {
     executablePath: await findChromium(),
     headless: true,
+    userAgent: options.userAgent,
     // The demo's certificate is self-signed, made by the test.
     ignoreHTTPSErrors: true,
     timeout: 30_000,

@@ -55,11 +55,19 @@ export function home(context: PageContext): Response {
             language.
           </p>
         </li>
+        <li>
+          <a href="/devices">${t(language, "devices")}</a>
+          <p>
+            Once logged in: every browser where you are, and “sign out other
+            devices”.
+          </p>
+        </li>
       </ul>
       <p>
-        This page only reads the session. On a first visit it stores nothing, so
-        there is no session yet and no cookie: tessera starts one with the first
-        stored value.
+        This page only reads the session (and takes the message a login or
+        logout left for it). On a first visit it stores nothing, so there is no
+        session yet and no cookie: tessera starts one with the first stored
+        value.
       </p>
     `,
   );

@@ -5,10 +5,12 @@
  * @module
  */
 import type { PageContext } from "../context.ts";
+import { deviceSummary, type LoginMetadata } from "../device.ts";
 import { readField } from "../form.ts";
 import { html } from "../html.ts";
 import { t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
+import { setNotice } from "../notice.ts";
 import { radioButtons } from "../radio.ts";
 import { problem, seeOther } from "../responses.ts";
 import { DEMO_USERS, isDemoUser } from "../users.ts";
@@ -52,6 +54,12 @@ export function loginForm(context: PageContext): Response {
         logging in carries over. Logging out does the same, and when no language
         was chosen it removes the session and its cookie altogether.
       </p>
+      <p>
+        The login also records which browser this is
+        (<code>session.login(user, { device })</code>), for
+        <a href="/devices">${t(language, "devices")}</a>, and leaves a message
+        for the next page with <code>session.flash()</code>.
+      </p>
     `,
   );
 }
@@ -60,14 +68,20 @@ export function loginForm(context: PageContext): Response {
  * `POST /login`: binds the chosen user to a fresh session.
  *
  * @param context The request.
- * @returns A redirect to the start page.
+ * @returns A redirect to the start page, which welcomes the user.
  */
 export async function login(context: PageContext): Promise<Response> {
   const user = await readField(context.request, "user");
   if (!isDemoUser(user)) {
     return problem(400, `Unknown user: pick one of ${DEMO_USERS.join(", ")}`);
   }
-  await context.session.login(user);
+  const metadata: LoginMetadata = {
+    device: deviceSummary(context.request.headers.get("user-agent")),
+  };
+  // Recorded with the session, for the devices page to show.
+  await context.session.login(user, metadata);
+  // After login(): it started a new session, which must carry the message.
+  setNotice(context.session, `Welcome, ${user}`);
   return seeOther("/");
 }
 
@@ -75,9 +89,10 @@ export async function login(context: PageContext): Promise<Response> {
  * `POST /logout`: ends the user's session, keeping the language.
  *
  * @param context The request.
- * @returns A redirect to the start page.
+ * @returns A redirect to the start page, which says so.
  */
 export async function logout(context: PageContext): Promise<Response> {
   await context.session.logout();
+  setNotice(context.session, "You are signed out");
   return seeOther("/");
 }
