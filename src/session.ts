@@ -277,7 +277,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   /** Reads the session named by the request's cookie, if any. */
-  async load(cookieHeader: string | null): Promise<void> {
+  /**
+   * Reads the session named by the request's cookie. Returns `undefined`
+   * (no promise, no store access) when the request names none.
+   */
+  load(cookieHeader: string | null): Promise<void> | undefined {
+    if (cookieHeader === null) return undefined;
     const found = findCookie(cookieHeader, this.#cookieName);
     if (this.#https) {
       const plain = findCookie(cookieHeader, this.#options.httpCookie);
@@ -285,8 +290,15 @@ export class RequestSession implements Session<Record<string, unknown>> {
         this.#downgraded = plain.value;
       }
     }
-    if (found.kind !== "one" || !isWellFormedToken(found.value)) return;
-    if (!this.#https && this.#options.httpsOnly) return;
+    if (found.kind !== "one" || !isWellFormedToken(found.value)) {
+      return undefined;
+    }
+    if (!this.#https && this.#options.httpsOnly) return undefined;
+    return this.#load(found.value);
+  }
+
+  async #load(token: string): Promise<void> {
+    const found = { value: token };
     const store = await this.#getStore();
     const id = tokenId(found.value);
     const key = sessionKey(id);
@@ -491,17 +503,31 @@ export class RequestSession implements Session<Record<string, unknown>> {
     return this.#state.csrf;
   }
 
-  /** Saves what the handler changed, or refreshes the last-seen time. */
-  async save(): Promise<void> {
+  /**
+   * Saves what the handler changed, or refreshes the last-seen time.
+   * Returns `undefined` when there is nothing to store.
+   */
+  save(): Promise<void> | undefined {
     const inPlace = this.#changedInPlace();
-    if (this.#ops.length > 0 || inPlace.length > 0 || this.#forced) {
-      await this.#write(inPlace);
-    } else if (
-      this.#id !== null &&
-      Date.now() - this.#state.seen >= this.#options.touchInterval
+    const write = this.#ops.length > 0 || inPlace.length > 0 || this.#forced;
+    const touch = !write && this.#id !== null &&
+      Date.now() - this.#state.seen >= this.#options.touchInterval;
+    if (
+      !write && !touch && this.#stale === undefined &&
+      this.#downgraded === undefined
     ) {
-      await this.#touch();
+      return undefined; // the common read-only request: no promise at all
     }
+    return this.#save(write, touch, inPlace);
+  }
+
+  async #save(
+    write: boolean,
+    touch: boolean,
+    inPlace: readonly string[],
+  ): Promise<void> {
+    if (write) await this.#write(inPlace);
+    else if (touch) await this.#touch();
     if (this.#stale !== undefined) await this.#removeStale();
     if (this.#downgraded !== undefined) {
       await this.#eraseDowngraded(this.#downgraded);

@@ -54,36 +54,100 @@ export function withSession<A extends unknown[]>(
     );
   }
   const resolved = resolveOptions(options);
-  return async function sessionHandler(
+  const { onError } = resolved;
+
+  /** Answers a session failure through onError, with the cookies that stand. */
+  async function failed(
+    error: unknown,
     request: Request,
-    ...rest: A
-  ): Promise<Response> {
-    const session = new RequestSession(resolved, isHttps(request, resolved));
+    session: RequestSession,
+  ) {
+    return finish(await onError(error, request), session);
+  }
+
+  /** Saves after the handler; synchronous when there is nothing to store. */
+  function complete(
+    response: Response,
+    request: Request,
+    session: RequestSession,
+  ): Response | Promise<Response> {
+    let saving: Promise<void> | undefined;
     try {
-      await session.load(request.headers.get("cookie"));
+      saving = session.save();
     } catch (error) {
-      return await resolved.onError(error, request);
+      return failed(error, request, session);
+    }
+    if (saving === undefined) return finish(response, session);
+    return saving.then(
+      () => finish(response, session),
+      (error) => failed(error, request, session),
+    );
+  }
+
+  /** Runs the handler in the session's context; store errors it let through are ours. */
+  function run(
+    request: Request,
+    rest: A,
+    session: RequestSession,
+  ): Response | Promise<Response> {
+    sessions.set(request, session);
+    const handled = (error: unknown) => {
+      // A store failure inside login()/logout()/destroy() that the handler
+      // did not catch is ours to report; any other error is the handler's.
+      if (!(error instanceof SessionStoreError)) throw error;
+      return failed(error, request, session);
+    };
+    let result: Response | Promise<Response>;
+    try {
+      result = current.run(session, handler, request, ...rest);
+    } catch (error) {
+      return handled(error);
+    }
+    if (result instanceof Response) return complete(result, request, session);
+    return Promise.resolve(result).then(
+      (response) => complete(response, request, session),
+      handled,
+    );
+  }
+
+  /** The path for requests that need the store or a CSRF check first. */
+  async function loadThenRun(
+    request: Request,
+    rest: A,
+    session: RequestSession,
+    loading: Promise<void> | undefined,
+  ): Promise<Response> {
+    try {
+      await loading;
+    } catch (error) {
+      return await onError(error, request);
     }
     if (resolved.csrf && !SAFE_METHODS.has(request.method)) {
       const refusal = await checkCsrf(request, session.storedCsrfToken);
       if (refusal !== null) return csrfRefused(refusal);
     }
-    sessions.set(request, session);
-    let response: Response;
-    try {
-      response = await current.run(session, handler, request, ...rest);
-    } catch (error) {
-      // A store failure inside login()/logout()/destroy() that the handler
-      // did not catch is ours to report; any other error is the handler's.
-      if (!(error instanceof SessionStoreError)) throw error;
-      return finish(await resolved.onError(error, request), session);
+    return await run(request, rest, session);
+  }
+
+  // No await and no store access for a request without a session cookie
+  // whose handler stores nothing: the response is resolved at once.
+  return function sessionHandler(
+    request: Request,
+    ...rest: A
+  ): Promise<Response> {
+    const session = new RequestSession(resolved, isHttps(request, resolved));
+    const loading = session.load(request.headers.get("cookie"));
+    if (
+      loading !== undefined ||
+      (resolved.csrf && !SAFE_METHODS.has(request.method))
+    ) {
+      return loadThenRun(request, rest, session, loading);
     }
     try {
-      await session.save();
+      return Promise.resolve(run(request, rest, session));
     } catch (error) {
-      return finish(await resolved.onError(error, request), session);
+      return Promise.reject(error);
     }
-    return finish(response, session);
   };
 }
 
