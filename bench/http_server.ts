@@ -1,0 +1,361 @@
+/**
+ * One server of the HTTP load benchmark (bench/http.ts starts it, on Deno or
+ * on Bun, once per row, and kills it afterwards).
+ *
+ * Usage: `deno run -A bench/http_server.ts <mode> <kv-file> [sessions]`
+ *    or `bun bench/http_server.ts <mode> <kv-file> [sessions]`
+ *
+ * It listens on 127.0.0.1 on a free port, creates the sessions its row needs
+ * (through tessera's public API, so the stored records are tessera's own),
+ * and prints one JSON line: `{ "port": …, "cookies": [ "session=…", … ] }`.
+ *
+ * Every row answers with the same handler body, {@link reply}; the baselines
+ * do the same KV operations a session cannot avoid: one `get` and a JSON
+ * decode for a read; that plus one `atomic().check().set(…, { expireIn })`
+ * for a write, on the same keys and the same record bytes.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import process from "node:process";
+import {
+  getSession,
+  type KvLike,
+  kvStore,
+  memoryStore,
+  type SessionStore,
+  withSession,
+} from "../mod.ts";
+
+/** The handler body every row shares. */
+function reply(visits: number): Response {
+  return new Response(`visit ${visits}`);
+}
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+const MODES = [
+  "bare",
+  "raw-read",
+  "raw-cas",
+  "anon-kv",
+  "read-kv",
+  "write-kv",
+  "anon-memory",
+  "read-memory",
+  "write-memory",
+  "hot-kv",
+  "hono-bare",
+  "hono-sessions",
+  "hono-sessions-iron",
+] as const;
+type Mode = typeof MODES[number];
+
+const args = process.argv.slice(2);
+const mode = args[0] as Mode;
+const kvPath = args[1] ?? "";
+const sessionCount = Number(args[2] ?? 256);
+if (!MODES.includes(mode) || kvPath === "" || !(sessionCount >= 1)) {
+  throw new Error(
+    `usage: http_server.ts <${MODES.join("|")}> <kv-file> [sessions]`,
+  );
+}
+/** The part of Bun's API this file uses (declared here: Deno checks it). */
+declare const Bun: {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: Handler;
+  }): { port: number };
+};
+const isBun = typeof Bun !== "undefined";
+const IDLE = 3_600_000;
+
+/** Deno KV on Deno; the @deno/kv npm client on Bun (bytes only). */
+async function openKv(path: string): Promise<KvLike & { close(): void }> {
+  if (!isBun) return await Deno.openKv(path);
+  const { openKv } = await import("@deno/kv");
+  const bytesOnly = (): never => {
+    throw new Error("tessera stores only Uint8Array values");
+  };
+  return await openKv(path, {
+    encodeV8: bytesOnly,
+    decodeV8: bytesOnly,
+  }) as unknown as KvLike & { close(): void };
+}
+
+/** Creates `count` sessions through tessera and returns their tokens. */
+async function primeTessera(
+  store: SessionStore,
+  count: number,
+): Promise<string[]> {
+  const create = withSession((req) => {
+    getSession<{ visits: number; language: string }>(req).set(
+      "language",
+      "en",
+    );
+    return reply(getSession<{ visits: number }>(req).update("visits", () => 1));
+  }, { store });
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await create(new Request("http://127.0.0.1/"));
+    await res.body?.cancel();
+    const cookie = res.headers.get("set-cookie") ?? "";
+    const match = /^session=([^;]+)/.exec(cookie);
+    if (match === null) throw new Error(`no session cookie: ${cookie}`);
+    tokens.push(match[1]!);
+  }
+  return tokens;
+}
+
+/** The KV key tessera stores a token's session under (checked at start). */
+function kvKey(id: string): string[] {
+  return ["tessera", "session", id];
+}
+
+function tokenId(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+/** The value of the `session` cookie, hand-parsed as a raw server would. */
+function rawCookie(request: Request): string | null {
+  const header = request.headers.get("cookie");
+  if (header === null) return null;
+  const start = header.indexOf("session=");
+  if (start === -1) return null;
+  const end = header.indexOf(";", start);
+  return header.slice(start + 8, end === -1 ? undefined : end);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface Built {
+  handler: Handler;
+  cookies: string[];
+  close?: () => void;
+}
+
+/** A store that counts the commits whose check failed (the hot row). */
+function counting(store: SessionStore): {
+  store: SessionStore;
+  stats: { commits: number; conflicts: number };
+} {
+  const stats = { commits: 0, conflicts: 0 };
+  return {
+    stats,
+    store: {
+      maxValueBytes: store.maxValueBytes,
+      get: (key) => store.get(key),
+      async commit(change) {
+        const result = await store.commit(change);
+        stats.commits++;
+        if (result === null) stats.conflicts++;
+        return result;
+      },
+      list: (prefix) => store.list(prefix),
+    },
+  };
+}
+
+async function build(): Promise<Built> {
+  switch (mode) {
+    case "bare":
+      return { handler: () => reply(0), cookies: [] };
+
+    case "raw-read":
+    case "raw-cas": {
+      const kv = await openKv(kvPath);
+      const tokens = await primeTessera(kvStore(kv), sessionCount);
+      const ids = tokens.map(tokenId);
+      const first = await kv.get(kvKey(ids[0]!));
+      if (!(first.value instanceof Uint8Array)) {
+        throw new Error("tessera's KV key layout changed: update kvKey()");
+      }
+      const cookies = ids.map((id) => `session=${id}`);
+      if (mode === "raw-read") {
+        return {
+          cookies,
+          close: () => kv.close(),
+          handler: async (request) => {
+            const id = rawCookie(request);
+            if (id === null) return reply(0);
+            const entry = await kv.get(kvKey(id));
+            if (!(entry.value instanceof Uint8Array)) return reply(0);
+            const record = JSON.parse(decoder.decode(entry.value));
+            return reply(record.data.visits ?? 0);
+          },
+        };
+      }
+      return {
+        cookies,
+        close: () => kv.close(),
+        handler: async (request) => {
+          const id = rawCookie(request);
+          if (id === null) return reply(0);
+          const key = kvKey(id);
+          const entry = await kv.get(key);
+          if (!(entry.value instanceof Uint8Array)) return reply(0);
+          const record = JSON.parse(decoder.decode(entry.value));
+          const visits = (record.data.visits ?? 0) + 1;
+          record.data.visits = visits;
+          record.seen = Date.now();
+          const result = await kv.atomic()
+            .check({ key, versionstamp: entry.versionstamp })
+            .set(key, encoder.encode(JSON.stringify(record)), {
+              expireIn: IDLE,
+            })
+            .commit();
+          if (!result.ok) return new Response("conflict", { status: 409 });
+          return reply(visits);
+        },
+      };
+    }
+
+    case "anon-kv":
+    case "read-kv":
+    case "write-kv":
+    case "anon-memory":
+    case "read-memory":
+    case "write-memory": {
+      const kv = mode.endsWith("-kv") ? await openKv(kvPath) : undefined;
+      const store = kv === undefined ? memoryStore() : kvStore(kv);
+      const tokens = mode.startsWith("anon")
+        ? []
+        : await primeTessera(store, sessionCount);
+      const handler: Handler = mode.startsWith("write")
+        ? (req) =>
+          reply(
+            getSession<{ visits: number }>(req).update(
+              "visits",
+              (n = 0) => n + 1,
+            ),
+          )
+        : (req) =>
+          reply(getSession<{ visits: number }>(req).get("visits") ?? 0);
+      return {
+        handler: withSession(handler, { store }),
+        cookies: tokens.map((token) => `session=${token}`),
+        close: () => kv?.close(),
+      };
+    }
+
+    case "hot-kv": {
+      const kv = await openKv(kvPath);
+      const { store, stats } = counting(kvStore(kv));
+      const [token] = await primeTessera(store, 1);
+      const key = kvKey(tokenId(token!));
+      const app = withSession(
+        (req) =>
+          reply(
+            getSession<{ visits: number }>(req).update(
+              "visits",
+              (n = 0) => n + 1,
+            ),
+          ),
+        { store },
+      );
+      // Responses that told the client its increment was saved, and the
+      // requests still being answered (the stats wait for none).
+      let acknowledged = 0;
+      let refused = 0;
+      let inFlight = 0;
+      return {
+        cookies: [`session=${token}`],
+        close: () => kv.close(),
+        handler: async (request) => {
+          if (!request.url.endsWith("/__stats")) {
+            inFlight++;
+            try {
+              const response = await app(request);
+              if (response.ok) acknowledged++;
+              else refused++;
+              return response;
+            } finally {
+              inFlight--;
+            }
+          }
+          // Requests the load generator gave up on at the end of its run
+          // may still be retrying: wait for them (at most 30 s).
+          for (let i = 0; i < 3000 && inFlight > 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          const entry = await kv.get(key);
+          const record = JSON.parse(decoder.decode(entry.value as Uint8Array));
+          return Response.json({
+            ...stats,
+            acknowledged,
+            refused,
+            inFlight,
+            visits: record.data.visits,
+          });
+        },
+      };
+    }
+
+    case "hono-bare":
+    case "hono-sessions":
+    case "hono-sessions-iron": {
+      const { Hono } = await import("hono");
+      const { MemoryStore, sessionMiddleware } = await import("hono-sessions");
+      // deno-lint-ignore no-explicit-any
+      const app = new Hono<{ Variables: { session: any } }>();
+      if (mode === "hono-bare") {
+        app.get("/", (c) => c.text("visit 0"));
+        return { handler: (req) => app.fetch(req), cookies: [] };
+      }
+      app.use(
+        "*",
+        sessionMiddleware({
+          store: new MemoryStore(),
+          expireAfterSeconds: IDLE / 1000,
+          // Without a key the cookie is the bare session id; the README
+          // recommends one, which seals the id with iron-webcrypto.
+          encryptionKey: mode === "hono-sessions-iron"
+            ? "a-benchmark-key-of-at-least-32-characters"
+            : undefined,
+          cookieOptions: { sameSite: "Lax", path: "/", httpOnly: true },
+        }),
+      );
+      app.get("/", (c) => {
+        const session = c.get("session");
+        const visits = (session.get("visits") || 0) + 1;
+        session.set("visits", visits);
+        return c.text(`visit ${visits}`);
+      });
+      const cookies: string[] = [];
+      for (let i = 0; i < sessionCount; i++) {
+        const res = await app.fetch(new Request("http://127.0.0.1/"));
+        await res.body?.cancel();
+        const match = /^(session=[^;]+)/.exec(
+          res.headers.get("set-cookie") ?? "",
+        );
+        if (match === null) throw new Error("hono-sessions set no cookie");
+        cookies.push(match[1]!);
+      }
+      return { handler: (req) => app.fetch(req), cookies };
+    }
+  }
+}
+
+const built = await build();
+if (!isBun && Deno.env.get("TESSERA_BENCH_PROFILE")) {
+  // --cpu-prof writes its profile on a normal exit, not on a kill.
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+}
+if (isBun) {
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: built.handler,
+  });
+  console.log(JSON.stringify({ port: server.port, cookies: built.cookies }));
+} else {
+  Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen({ port }) {
+      console.log(JSON.stringify({ port, cookies: built.cookies }));
+    },
+  }, built.handler);
+}
