@@ -1,5 +1,6 @@
 // Session tokens: 32 CSPRNG bytes as base64url, stored only as their SHA-256.
 import { createHash, randomBytes } from "node:crypto";
+import { sha256Ascii } from "./_sha256.ts";
 
 /** 32 bytes in base64url without padding: 42 free characters and a last one
  * whose two low bits are zero, so only the canonical encoding matches. */
@@ -15,8 +16,10 @@ export function newToken(): string {
   return randomBytes(32).toString("base64url");
 }
 
-/** The store id of a token. `node:crypto` hashes synchronously, which costs a
- * fraction of the async `crypto.subtle.digest` round trip. */
+/** The store id of a token: its SHA-256, base64url. Tokens are ASCII, so
+ * the allocation-free JavaScript hash serves them; anything else goes to
+ * node:crypto (both run synchronously, unlike `crypto.subtle.digest`). */
 export function tokenId(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
+  return sha256Ascii(token) ??
+    createHash("sha256").update(token).digest("base64url");
 }

@@ -65,12 +65,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   let version = 0n;
   let sweep: Iterator<[string, Slot]> | undefined;
 
-  const encode = (key: StoreKey): string => JSON.stringify(key);
-
-  function* ancestors(key: StoreKey): Generator<string> {
-    for (let n = 1; n < key.length; n++) yield encode(key.slice(0, n));
-  }
-
   function live(id: string, now: number): Slot | undefined {
     const slot = slots.get(id);
     if (slot === undefined) return undefined;
@@ -83,7 +77,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   function remove(id: string): void {
     if (!slots.delete(id)) return;
-    for (const prefix of ancestors(JSON.parse(id) as string[])) {
+    for (const prefix of ancestors(id)) {
       const ids = descendants.get(prefix);
       ids?.delete(id);
       if (ids?.size === 0) descendants.delete(prefix);
@@ -140,7 +134,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           versionstamp,
           expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
         });
-        for (const prefix of ancestors(set.key)) {
+        for (const prefix of ancestors(id)) {
           let ids = descendants.get(prefix);
           if (ids === undefined) descendants.set(prefix, ids = new Set());
           ids.add(id);
@@ -154,12 +148,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const candidates = prefix.length === 0
         ? [...slots.keys()]
         : [...descendants.get(encode(prefix)) ?? []];
-      candidates.sort((a, b) => compareKeys(JSON.parse(a), JSON.parse(b)));
+      candidates.sort((a, b) => compareKeys(decode(a), decode(b)));
       for (const id of candidates) {
         const slot = live(id, now);
         if (slot !== undefined) {
           yield {
-            key: JSON.parse(id) as string[],
+            key: decode(id),
             value: slot.value,
             versionstamp: slot.versionstamp,
           };
@@ -167,6 +161,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
     },
   };
+}
+
+// Keys as strings: each part as its length, ":" and itself. Injective, cheap
+// to build on every request, and a prefix of keys is a prefix of strings.
+function encode(key: StoreKey): string {
+  let id = "";
+  for (const part of key) id += `${part.length}:${part}`;
+  return id;
+}
+
+/** The parts of an encoded key, in order. */
+function parts(id: string): { part: string; end: number }[] {
+  const out = [];
+  let at = 0;
+  while (at < id.length) {
+    const colon = id.indexOf(":", at);
+    const end = colon + 1 + Number(id.slice(at, colon));
+    out.push({ part: id.slice(colon + 1, end), end });
+    at = end;
+  }
+  return out;
+}
+
+function decode(id: string): string[] {
+  return parts(id).map((p) => p.part);
+}
+
+/** The encoded non-empty proper prefixes of an encoded key. */
+function ancestors(id: string): string[] {
+  return parts(id).slice(0, -1).map((p) => id.slice(0, p.end));
 }
 
 function compareKeys(a: string[], b: string[]): number {
