@@ -98,6 +98,17 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
   };
 }
 
+/** Whether a record has outlived its idle or absolute timeout at `now`. */
+export function isExpired(
+  record: SessionRecord,
+  now: number,
+  idleTimeout: number,
+  absoluteTimeout: number,
+): boolean {
+  return now - record.seen >= idleTimeout ||
+    now - record.created >= absoluteTimeout;
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

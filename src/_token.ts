@@ -6,9 +6,12 @@ import { sha256Ascii } from "./_sha256.ts";
  * whose two low bits are zero, so only the canonical encoding matches. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
+/** Characters in a token: 32 bytes in unpadded base64url. */
+export const TOKEN_LENGTH = 43;
+
 /** Whether `value` is a token tessera could have issued. */
 export function isWellFormedToken(value: string): boolean {
-  return value.length === 43 && TOKEN_PATTERN.test(value);
+  return value.length === TOKEN_LENGTH && TOKEN_PATTERN.test(value);
 }
 
 /** A new random token. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { decodeRecord } from "./_record.ts";
+import { decodeRecord, isExpired } from "./_record.ts";
 import { SessionStoreError } from "./errors.ts";
 import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
 import { sessionKey, userSessionKey } from "./session.ts";
@@ -90,7 +90,7 @@ export async function listSessions(
     const record = session === null ? null : decodeRecord(session.value);
     if (
       record === null || record.user !== userId ||
-      now - record.seen >= idle || now - record.created >= absolute
+      isExpired(record, now, idle, absolute)
     ) {
       // A stale index entry: its session is gone. Remove it unless it
       // changed meanwhile (a concurrent login reusing nothing can't, but

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { setCookie } from "./_cookie.ts";
+import { TOKEN_LENGTH } from "./_token.ts";
 import { SessionStoreError } from "./errors.ts";
 import type { SessionStore } from "./store.ts";
 import { kvStore } from "./stores/kv.ts";
@@ -169,9 +171,13 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     );
   }
   // The longest Set-Cookie tessera can send must fit the 4096 bytes
-  // browsers accept: prefix, name, a 43-character token, every attribute.
-  const longest = `__Host-${cookieName}=${"A".repeat(43)}` +
-    "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=34560000";
+  // browsers accept: prefix, name, a token, every attribute.
+  const longest = setCookie(
+    `__Host-${cookieName}`,
+    "A".repeat(TOKEN_LENGTH),
+    { secure: true, sameSite: "Strict" },
+    MAX_COOKIE_AGE / 1000,
+  );
   if (longest.length > 4096) {
     throw new RangeError(
       `cookieName is ${cookieName.length} characters; its cookie would exceed the 4096 bytes browsers accept: use a shorter name`,
@@ -186,7 +192,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
   const absoluteTimeout = duration(
     "absoluteTimeout",
     options.absoluteTimeout,
-    DAY,
+    DEFAULT_ABSOLUTE_TIMEOUT,
     MAX_TIMEOUT,
   );
   const touchInterval = duration(

@@ -13,6 +13,7 @@ import { assertJson } from "./_json.ts";
 import {
   decodeRecord,
   encodeRecord,
+  isExpired,
   type SessionRecord,
   type SessionState,
 } from "./_record.ts";
@@ -276,7 +277,6 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#cookieName = https ? options.httpsCookie : options.httpCookie;
   }
 
-  /** Reads the session named by the request's cookie, if any. */
   /**
    * Reads the session named by the request's cookie. Returns `undefined`
    * (no promise, no store access) when the request names none.
@@ -298,17 +298,13 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   async #load(token: string): Promise<void> {
-    const found = { value: token };
     const store = await this.#getStore();
-    const id = tokenId(found.value);
+    const id = tokenId(token);
     const key = sessionKey(id);
     const entry = await this.#get(store, key);
     if (entry === null) return;
     const record = decodeRecord(entry.value);
-    if (
-      record === null || record.https !== this.#https ||
-      this.#expired(record, Date.now())
-    ) {
+    if (record === null || !this.#usable(record)) {
       // A record on the other channel is not ours to remove; anything else
       // under this token is dead.
       if (record === null || record.https === this.#https) {
@@ -316,8 +312,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
       }
       return;
     }
-    this.#presented = found.value;
-    this.#token = found.value;
+    this.#presented = token;
+    this.#token = token;
     this.#id = id;
     this.#versionstamp = entry.versionstamp;
     this.#state = record;
@@ -598,9 +594,15 @@ export class RequestSession implements Session<Record<string, unknown>> {
     return this.#store = store;
   }
 
-  #expired(record: SessionRecord, now: number): boolean {
-    return now - record.seen >= this.#options.idleTimeout ||
-      now - record.created >= this.#options.absoluteTimeout;
+  /** Whether a stored record is a live session of this request's channel. */
+  #usable(record: SessionRecord): boolean {
+    return record.https === this.#https &&
+      !isExpired(
+        record,
+        Date.now(),
+        this.#options.idleTimeout,
+        this.#options.absoluteTimeout,
+      );
   }
 
   #reset(): void {
@@ -751,10 +753,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
           expireIn,
         });
       }
-      if (this.#stale !== undefined) {
-        checks.push(this.#stale);
-        deletes.push(this.#stale.key);
-      }
+      this.#dropStale(checks, deletes);
       const result = await this.#commit(store, checks, sets, deletes);
       if (result !== null) {
         this.#stale = undefined;
@@ -812,9 +811,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
         if (state.user !== null) {
           deletes.push(userSessionKey(state.user, oldId));
         }
-      } else if (this.#stale !== undefined) {
-        checks.push(this.#stale);
-        deletes.push(this.#stale.key);
+      } else {
+        this.#dropStale(checks, deletes);
       }
       const keep = worthStoring(next);
       if (keep) {
@@ -906,6 +904,14 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
   }
 
+  /** Adds the removal of a dead record found at load to a commit that
+   * creates a session, checked so a concurrent change is not lost. */
+  #dropStale(checks: StoreCheck[], deletes: StoreKey[]): void {
+    if (this.#stale === undefined) return;
+    checks.push(this.#stale);
+    deletes.push(this.#stale.key);
+  }
+
   async #removeStale(): Promise<void> {
     const stale = this.#stale!;
     this.#stale = undefined;
@@ -944,13 +950,9 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const entry = await this.#get(store, key);
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
-    if (
-      record === null || record.https !== this.#https ||
-      this.#expired(record, Date.now())
-    ) {
-      return null;
-    }
-    return { record, versionstamp: entry.versionstamp };
+    return record !== null && this.#usable(record)
+      ? { record, versionstamp: entry.versionstamp }
+      : null;
   }
 
   async #commit(

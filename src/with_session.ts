@@ -61,7 +61,7 @@ export function withSession<A extends unknown[]>(
     error: unknown,
     request: Request,
     session: RequestSession,
-  ) {
+  ): Promise<Response> {
     return finish(await onError(error, request), session);
   }
 
@@ -84,29 +84,34 @@ export function withSession<A extends unknown[]>(
     );
   }
 
-  /** Runs the handler in the session's context; store errors it let through are ours. */
+  /** A store failure inside login()/logout()/destroy() that the handler did
+   * not catch is ours to report; any other error is the handler's. */
+  function handlerFailed(
+    error: unknown,
+    request: Request,
+    session: RequestSession,
+  ): Promise<Response> {
+    if (!(error instanceof SessionStoreError)) throw error;
+    return failed(error, request, session);
+  }
+
+  /** Runs the handler in the session's context, then saves. */
   function run(
     request: Request,
     rest: A,
     session: RequestSession,
   ): Response | Promise<Response> {
     sessions.set(request, session);
-    const handled = (error: unknown) => {
-      // A store failure inside login()/logout()/destroy() that the handler
-      // did not catch is ours to report; any other error is the handler's.
-      if (!(error instanceof SessionStoreError)) throw error;
-      return failed(error, request, session);
-    };
     let result: Response | Promise<Response>;
     try {
       result = current.run(session, handler, request, ...rest);
     } catch (error) {
-      return handled(error);
+      return handlerFailed(error, request, session);
     }
     if (result instanceof Response) return complete(result, request, session);
     return Promise.resolve(result).then(
       (response) => complete(response, request, session),
-      handled,
+      (error) => handlerFailed(error, request, session),
     );
   }
 
@@ -116,13 +121,14 @@ export function withSession<A extends unknown[]>(
     rest: A,
     session: RequestSession,
     loading: Promise<void> | undefined,
+    checksCsrf: boolean,
   ): Promise<Response> {
     try {
       await loading;
     } catch (error) {
       return await onError(error, request);
     }
-    if (resolved.csrf && !SAFE_METHODS.has(request.method)) {
+    if (checksCsrf) {
       const refusal = await checkCsrf(request, session.storedCsrfToken);
       if (refusal !== null) return csrfRefused(refusal);
     }
@@ -137,11 +143,9 @@ export function withSession<A extends unknown[]>(
   ): Promise<Response> {
     const session = new RequestSession(resolved, isHttps(request, resolved));
     const loading = session.load(request.headers.get("cookie"));
-    if (
-      loading !== undefined ||
-      (resolved.csrf && !SAFE_METHODS.has(request.method))
-    ) {
-      return loadThenRun(request, rest, session, loading);
+    const checksCsrf = resolved.csrf && !SAFE_METHODS.has(request.method);
+    if (loading !== undefined || checksCsrf) {
+      return loadThenRun(request, rest, session, loading, checksCsrf);
     }
     try {
       return Promise.resolve(run(request, rest, session));
