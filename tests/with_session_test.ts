@@ -6,7 +6,6 @@ import {
   kvStore,
   memoryStore,
   SessionConflictError,
-  type SessionStore,
   SessionStoreError,
   SessionTooLargeError,
   withSession,
@@ -15,6 +14,7 @@ import {
   Browser,
   collect,
   counting,
+  faulty,
   gate,
   parseSetCookie,
   sha256,
@@ -502,8 +502,8 @@ for (const fixture of STORES) {
             return new Response(String(n));
           }, { store }));
           await browser.fetch("http://localhost/");
-          const cookie = browser.cookieHeader("http://localhost/")!;
-          const app = browser.app;
+          const cookie = browser.header("http://localhost/")!;
+          const app = browser.fetcher;
           const responses = await Promise.all(
             Array.from(
               { length: 49 },
@@ -610,27 +610,9 @@ for (const fixture of STORES) {
   });
 }
 
-/** A real store whose operations fail on demand. */
-function faulty(inner: SessionStore) {
-  const faults = { get: false, commit: false, conflict: false };
-  const store: SessionStore = {
-    maxValueBytes: inner.maxValueBytes,
-    get: (key) =>
-      faults.get ? Promise.reject(new Error("disk on fire")) : inner.get(key),
-    commit: (change) =>
-      faults.commit
-        ? Promise.reject(new Error("disk full"))
-        : faults.conflict
-        ? Promise.resolve(null)
-        : inner.commit(change),
-    list: (prefix) => inner.list(prefix),
-  };
-  return { store, faults };
-}
-
 Deno.test("withSession() fails closed when the store fails", async (t) => {
   const kv = await Deno.openKv(":memory:");
-  const { store, faults } = faulty(kvStore(kv));
+  const store = faulty(kvStore(kv));
   let handled = 0;
   const errors: unknown[] = [];
   const quiet = (error: unknown) => {
@@ -650,10 +632,10 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
     await t.step(
       "a read that throws answers 503 and the handler never runs",
       async () => {
-        faults.get = true;
+        store.onGet = () => new Error("disk on fire");
         const before = handled;
         const res = await browser.fetch("http://localhost/");
-        faults.get = false;
+        store.onGet = undefined;
         assert.equal(res.status, 503);
         assert.equal(handled, before);
         assert.ok(errors.at(-1) instanceof SessionStoreError);
@@ -663,11 +645,11 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
     await t.step(
       "a write that throws is reported, not answered as saved",
       async () => {
-        faults.commit = true;
+        store.onCommit = () => new Error("disk full");
         const res = await browser.fetch("http://localhost/", {
           method: "POST",
         });
-        faults.commit = false;
+        store.onCommit = undefined;
         assert.equal(res.status, 503);
         assert.ok(errors.at(-1) instanceof SessionStoreError);
         assert.equal((await storedRecord(store, token))?.data.n, 1);
@@ -677,7 +659,7 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
     await t.step(
       "a write that keeps conflicting ends in SessionConflictError",
       async () => {
-        faults.conflict = true;
+        store.onCommit = () => "conflict";
         const app = withSession(setter("x", 1), {
           store,
           onError: quiet,
@@ -688,7 +670,7 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
             headers: { cookie: `session=${token}` },
           }),
         );
-        faults.conflict = false;
+        store.onCommit = undefined;
         assert.equal(res.status, 503);
         const error = errors.at(-1);
         assert.ok(error instanceof SessionConflictError);
@@ -699,7 +681,7 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
     await t.step(
       "the default onError answers 503 with Retry-After",
       async () => {
-        faults.get = true;
+        store.onGet = () => new Error("disk on fire");
         const original = console.error;
         console.error = () => {};
         try {
@@ -712,7 +694,7 @@ Deno.test("withSession() fails closed when the store fails", async (t) => {
           assert.equal(res.headers.get("retry-after"), "1");
         } finally {
           console.error = original;
-          faults.get = false;
+          store.onGet = undefined;
         }
       },
     );

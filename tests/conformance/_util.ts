@@ -168,11 +168,22 @@ export async function sha256(token: string): Promise<string> {
     .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** A stored session record, as JSON. */
+export interface StoredRecord {
+  v: number;
+  // deno-lint-ignore no-explicit-any
+  data: Record<string, any>;
+  created: number;
+  seen: number;
+  https: boolean;
+  user: string | null;
+}
+
 /** The decoded record a store holds for a token, or null. */
 export async function storedRecord(
   store: SessionStore,
   token: string,
-): Promise<Record<string, unknown> | null> {
+): Promise<StoredRecord | null> {
   const entry = await store.get(["session", await sha256(token)]);
   return entry === null
     ? null
@@ -211,29 +222,57 @@ export function barrier(n: number, ms = 5_000): () => Promise<void> {
   };
 }
 
-/** Wraps a store so that reads or commits fail, on demand. */
-export function failing(inner: SessionStore): SessionStore & {
+/** What a fault hook decides for one call: pass it through, throw, or (for
+ * commits) report a conflict without writing. */
+export type FaultDecision = undefined | Error | "conflict";
+
+/** A real store with faults injected on demand. */
+export interface FaultyStore extends SessionStore {
+  /** Called before each `get`; an Error is thrown instead of reading. */
+  onGet: ((key: readonly string[]) => FaultDecision) | undefined;
+  /** Called before each `commit`; an Error is thrown and `"conflict"`
+   * answers `null`, in both cases without writing. */
+  onCommit: ((change: StoreCommit) => FaultDecision) | undefined;
+}
+
+/** Wraps a real store so that tests can make its calls fail. */
+export function faulty(inner: SessionStore): FaultyStore {
+  const store: FaultyStore = {
+    onGet: undefined,
+    onCommit: undefined,
+    maxValueBytes: inner.maxValueBytes,
+    get(key) {
+      const decision = store.onGet?.(key);
+      if (decision instanceof Error) return Promise.reject(decision);
+      return inner.get(key);
+    },
+    commit(change) {
+      const decision = store.onCommit?.(change);
+      if (decision instanceof Error) return Promise.reject(decision);
+      if (decision === "conflict") return Promise.resolve(null);
+      return inner.commit(change);
+    },
+    list: (prefix) => inner.list(prefix),
+  };
+  return store;
+}
+
+/** Wraps a store so that reads or commits fail while a flag is set. */
+export function failing(inner: SessionStore): FaultyStore & {
   failReads: boolean;
   failCommits: boolean;
   reads: number;
 } {
-  const wrapped = {
+  const wrapped = Object.assign(faulty(inner), {
     failReads: false,
     failCommits: false,
     reads: 0,
-    maxValueBytes: inner.maxValueBytes,
-    get(key: readonly string[]) {
-      wrapped.reads++;
-      return wrapped.failReads
-        ? Promise.reject(new Error("store down (test)"))
-        : inner.get(key);
-    },
-    commit(change: StoreCommit) {
-      return wrapped.failCommits
-        ? Promise.reject(new Error("store down (test)"))
-        : inner.commit(change);
-    },
-    list: (prefix: readonly string[]) => inner.list(prefix),
+  });
+  wrapped.onGet = () => {
+    wrapped.reads++;
+    return wrapped.failReads ? new Error("store down (test)") : undefined;
   };
+  wrapped.onCommit = () =>
+    wrapped.failCommits ? new Error("store down (test)") : undefined;
   return wrapped;
 }

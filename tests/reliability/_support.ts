@@ -7,6 +7,15 @@ import {
   type SessionStore,
   withSession,
 } from "../../mod.ts";
+import { gate } from "../_helpers.ts";
+
+export {
+  type FaultDecision,
+  faulty,
+  type FaultyStore,
+  type Gate,
+  gate,
+} from "../_helpers.ts";
 
 /** A real store and how to dispose of it. */
 export interface OpenStore {
@@ -83,19 +92,6 @@ export async function allKeys(
 export interface StoredRecord {
   data: Record<string, unknown>;
   user: string | null;
-}
-
-/** A promise and its resolver. */
-export interface Gate {
-  promise: Promise<void>;
-  open(): void;
-}
-
-/** A promise and its resolver, to hold handlers at a chosen point. */
-export function gate(): Gate {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => open = resolve);
-  return { promise, open };
 }
 
 /** Counts arrivals and resolves when `n` have arrived. */
@@ -248,43 +244,6 @@ export function conflictCounting(inner: SessionStore): ConflictCountingStore {
     },
     list: (prefix) => inner.list(prefix),
   };
-}
-
-/** What a fault hook decides for one call: pass it through, throw, or (for
- * commits) report a conflict without writing. */
-export type FaultDecision = undefined | Error | "conflict";
-
-/** A real store with faults injected on demand. */
-export interface FaultyStore extends SessionStore {
-  /** Called before each `get`; an Error is thrown instead of reading. */
-  onGet: ((key: readonly string[]) => FaultDecision) | undefined;
-  /** Called before each `commit`; an Error is thrown and `"conflict"`
-   * answers `null`, in both cases without writing. */
-  onCommit:
-    | ((change: Parameters<SessionStore["commit"]>[0]) => FaultDecision)
-    | undefined;
-}
-
-/** Wraps a real store so that tests can make its calls fail. */
-export function faulty(inner: SessionStore): FaultyStore {
-  const store: FaultyStore = {
-    onGet: undefined,
-    onCommit: undefined,
-    maxValueBytes: inner.maxValueBytes,
-    get(key) {
-      const decision = store.onGet?.(key);
-      if (decision instanceof Error) return Promise.reject(decision);
-      return inner.get(key);
-    },
-    commit(change) {
-      const decision = store.onCommit?.(change);
-      if (decision instanceof Error) return Promise.reject(decision);
-      if (decision === "conflict") return Promise.resolve(null);
-      return inner.commit(change);
-    },
-    list: (prefix) => inner.list(prefix),
-  };
-  return store;
 }
 
 /** Runs `fn` with console.error captured (the default onError logs). */
