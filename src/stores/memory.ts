@@ -148,15 +148,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const candidates = prefix.length === 0
         ? [...slots.keys()]
         : [...descendants.get(encode(prefix)) ?? []];
-      candidates.sort((a, b) => compareKeys(decode(a), decode(b)));
-      for (const id of candidates) {
+      // Decoded once each, not once per comparison.
+      const keyed = candidates.map((id) => ({ id, key: decode(id) }));
+      keyed.sort((a, b) => compareKeys(a.key, b.key));
+      for (const { id, key } of keyed) {
         const slot = live(id, now);
         if (slot !== undefined) {
-          yield {
-            key: decode(id),
-            value: slot.value,
-            versionstamp: slot.versionstamp,
-          };
+          yield { key, value: slot.value, versionstamp: slot.versionstamp };
         }
       }
     },
