@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the test suites need on a fresh machine:
+#   - npm packages (Deno and Bun come pinned from npm),
+#   - Debian packages: Chromium (browser suite), openssl (test certificates),
+#     redis-server (Redis store suites), PostgreSQL (Postgres store suites).
+# Run as root on Debian/Ubuntu (`npm run setup`). Elsewhere, install the same
+# programs with your package manager so that `chromium`, `openssl`,
+# `redis-server`, `redis-cli` and PostgreSQL's `initdb`/`pg_ctl` are present,
+# then run `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing ${missing[*]}, and there is no apt-get here." >&2
+    echo "setup: install them with your package manager, then run npm ci." >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} with apt-get"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  # The Debian package starts services of its own; the tests start theirs.
+  service redis-server stop >/dev/null 2>&1 || true
+  service postgresql stop >/dev/null 2>&1 || true
+else
+  echo "setup: system packages present (chromium, openssl, redis-server, postgresql)"
+fi
+
+npm ci
