@@ -270,6 +270,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  /** The session ended with no new one in its place (destroy, full logout). */
+  #ended = false;
 
   constructor(options: ResolvedOptions, https: boolean) {
     this.#options = options;
@@ -478,18 +480,18 @@ export class RequestSession implements Session<Record<string, unknown>> {
       if (this.#state.user !== null) {
         deletes.push(userSessionKey(this.#state.user, this.#id));
       }
-      try {
-        await this.#commit(store, [], [], deletes);
-      } finally {
-        // Even when the store failed, this client forgets the session: the
-        // cookie is cleared and withSession reports the error.
-        this.#reset();
-        this.#cleared = true;
-      }
+      // A delete the store did not confirm throws before anything is
+      // forgotten: the cookie stays, so the response cannot claim a
+      // sign-out that did not happen, and the app can say so or retry.
+      await this.#commit(store, [], [], deletes);
+      this.#reset();
+      this.#cleared = true;
+      this.#ended = true;
       return;
     }
     this.#reset();
     this.#cleared = true;
+    this.#ended = true;
   }
 
   // ---- driven by withSession ----
@@ -564,6 +566,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       );
     }
     return out;
+  }
+
+  /** Whether this request ended its session without starting another. */
+  get ended(): boolean {
+    return this.#ended && this.#token === null;
   }
 
   /** Whether the response depends on the session cookie. */
@@ -750,7 +757,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         sets.push({
           key: userSessionKey(state.user, id),
           value: INDEX_VALUE,
-          expireIn,
+          expireIn: this.#hardEnd(now, now),
         });
       }
       this.#dropStale(checks, deletes);
@@ -793,7 +800,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
         data: rotation.keep === null
           ? new Map(state.data)
           : pick(state.data, rotation.keep),
-        flash: new Map(state.flash),
+        // Flash crosses a regenerate only: a message for the signed-in user
+        // must not reach the next visitor of the browser, nor one planted
+        // before a login reach the user after it.
+        flash: rotation.user === undefined ? new Map(state.flash) : new Map(),
         created,
         seen: now,
         user,
@@ -822,24 +832,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
           sets.push({
             key: userSessionKey(user, id),
             value: INDEX_VALUE,
-            expireIn,
+            expireIn: this.#hardEnd(created, now),
           });
         }
       }
-      let result: string | null;
-      try {
-        result = checks.length === 0 && !keep
-          ? ""
-          : await this.#commit(store, checks, sets, deletes);
-      } catch (error) {
-        if (rotation.user === null) {
-          // A logout the store could not record still signs this client
-          // out: its cookie is cleared, and the error is reported.
-          this.#reset();
-          this.#cleared = true;
-        }
-        throw error;
-      }
+      // A rotation the store could not record throws with nothing changed
+      // here: a failed logout leaves the cookie as it was, so the response
+      // cannot tell the browser it was signed out (DESIGN: Failure).
+      const result = checks.length === 0 && !keep
+        ? ""
+        : await this.#commit(store, checks, sets, deletes);
       if (result !== null) {
         this.#stale = undefined;
         if (keep) {
@@ -851,6 +853,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         } else {
           this.#reset();
           this.#cleared = true;
+          this.#ended = true;
         }
         return;
       }
@@ -976,6 +979,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }
     return bytes;
+  }
+
+  /**
+   * Garbage collection of a user's index entry: the session's hard end, not
+   * its idle deadline. Saves and touches keep a busy session alive without
+   * rewriting the entry, and the index may list more sessions than are live
+   * (stale entries are removed when found), never fewer.
+   */
+  #hardEnd(created: number, now: number): number {
+    return Math.max(1, created + this.#options.absoluteTimeout - now);
   }
 
   #expireIn(created: number, now: number): number {
