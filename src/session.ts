@@ -18,6 +18,7 @@ import {
   type SessionState,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
+import { checkUserId } from "./_user_id.ts";
 import {
   MissingSessionValueError,
   SessionConflictError,
@@ -430,13 +431,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     userId: string,
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    if (typeof userId !== "string" || userId === "") {
-      throw new TypeError(
-        `login() needs a non-empty string user id, got ${
-          JSON.stringify(userId)
-        }`,
-      );
-    }
+    checkUserId(userId, "login()");
     if (metadata !== undefined) {
       if (
         typeof metadata !== "object" || metadata === null ||
