@@ -673,12 +673,16 @@ Deno.test("behind a trusted TLS proxy, Origin must carry the scheme the proxy re
       fixture.browser.cookies.has("__Host-session"),
       "an HTTPS session",
     );
+    // The jar sends a Secure cookie over https: URLs only; behind the proxy
+    // the app sees http:, so send it as the browser would.
+    const cookie = fixture.browser.header(HTTPS)!;
     const post = (origin: string) =>
       attemptAt({ ...fixture, token }, "http://example.com/submit", {
-        headers: { ...proxied, "x-csrf-token": token, origin },
+        headers: { ...proxied, cookie, "x-csrf-token": token, origin },
       });
     assert.equal(await post("https://example.com"), 200);
     assert.equal(await post("http://example.com"), 403);
+    assert.equal(await post("https://example.com:8080"), 403);
   });
 });
 
