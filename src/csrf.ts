@@ -67,9 +67,10 @@ export interface CsrfOptions {
    */
   maxFormBytes?: number;
   /**
-   * How a request is checked whose session holds no CSRF token: a visitor
-   * without a session (`csrfToken()` stores nothing for them), whose only
-   * form is usually the login form.
+   * How a request is checked whose session holds no CSRF token and no
+   * signed-in user: a visitor without a session (`csrfToken()` stores
+   * nothing for them), whose only form is usually the login form. A
+   * signed-in session without a token is always refused.
    *
    * - `"same-origin"`: the request passes when the browser shows that it
    *   comes from this site: `Sec-Fetch-Site: same-origin`, or `Origin` equal
@@ -90,7 +91,7 @@ export type CsrfReason =
   | "cross-site"
   /** `Origin` is neither this site's origin nor a trusted one. */
   | "origin"
-  /** The session has no token, and the browser did not show a same-origin request. */
+  /** The session has no token, and is signed in or the browser did not show a same-origin request. */
   | "no-session-token"
   /** The session has a token, and the request sent none. */
   | "missing-token"
@@ -257,6 +258,8 @@ const encoder = new TextEncoder();
  * @param https Whether the session layer treats it as HTTPS (trustProxy
  * included): the scheme of the origin it must come from.
  * @param expected The token stored in the request's session, or `null`.
+ * @param signedIn Whether the session is bound to a user: then it needs a
+ * token, with or without the browser's signals.
  * @param options The settings.
  * @returns Why it is refused, or `null` when it passes.
  */
@@ -264,6 +267,7 @@ export async function checkCsrf(
   request: Request,
   https: boolean,
   expected: string | null,
+  signedIn: boolean,
   options: ResolvedCsrf,
 ): Promise<CsrfError | null> {
   if (options.exempt?.(request) === true) return null;
@@ -283,13 +287,16 @@ export async function checkCsrf(
     return new CsrfError("origin", `Origin ${origin} is not ${self}`);
   }
   if (expected === null) {
+    // Anonymous: nothing but a login to forge, and the browser's own
+    // signals refuse that; a signed-in session must have handed out a token.
     const shown = site === "same-origin" || origin === self || trusted;
-    if (options.anonymous === "same-origin" && shown) return null;
+    const anonymous = options.anonymous === "same-origin" && !signedIn;
+    if (anonymous && shown) return null;
     return new CsrfError(
       "no-session-token",
-      options.anonymous === "same-origin"
+      anonymous
         ? "the request has no session with a CSRF token, and the browser did not show a same-origin request (Sec-Fetch-Site or Origin)"
-        : "the session has no CSRF token",
+        : "the session has no CSRF token (none was handed out since it was created or signed in)",
     );
   }
   let sent = request.headers.get(CSRF_HEADER);

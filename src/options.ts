@@ -130,8 +130,8 @@ export interface SessionOptions {
    * where sent, show this site's origin (scheme, host and port) or a trusted
    * one, and the request carries the session's `csrfToken()` in the
    * `x-csrf-token` header or the `_csrf` form field. A request whose session
-   * has no token (an anonymous visitor) passes on a same-origin `Sec-Fetch-Site`
-   * or `Origin` alone. `true` uses the defaults of {@link CsrfOptions}.
+   * has no token and no signed-in user (an anonymous visitor) passes on a
+   * same-origin `Sec-Fetch-Site` or `Origin` alone. `true` uses the defaults of {@link CsrfOptions}.
    *
    * @default {false}
    */

@@ -62,7 +62,7 @@ export function withSession<A extends unknown[]>(
     request: Request,
     session: RequestSession,
   ): Promise<Response> {
-    return finish(await onError(error, request), session);
+    return finish(await onError(error, request), session, resolved);
   }
 
   /** Saves after the handler; synchronous when there is nothing to store. */
@@ -77,9 +77,9 @@ export function withSession<A extends unknown[]>(
     } catch (error) {
       return failed(error, request, session);
     }
-    if (saving === undefined) return finish(response, session);
+    if (saving === undefined) return finish(response, session, resolved);
     return saving.then(
-      () => finish(response, session),
+      () => finish(response, session, resolved),
       (error) => failed(error, request, session),
     );
   }
@@ -131,6 +131,7 @@ export function withSession<A extends unknown[]>(
           request,
           https,
           session.storedCsrfToken,
+          session.userId !== null,
           resolved.csrf!,
         );
         // A CsrfError, answered through onError like a store failure.
@@ -264,25 +265,38 @@ function trustedElement(
   return elements.length < hops ? undefined : elements[elements.length - hops];
 }
 
-function finish(response: Response, session: RequestSession): Response {
+function finish(
+  response: Response,
+  session: RequestSession,
+  options: ResolvedOptions,
+): Response {
   const cookies = session.cookies();
-  if (cookies.length === 0 && !session.used) return response;
+  const clearSiteData = options.clearSiteData && session.ended;
+  if (cookies.length === 0 && !session.used && !clearSiteData) return response;
   let headers = response.headers;
   try {
-    writeHeaders(headers, cookies, session.used);
+    writeHeaders(headers, cookies, session.used, clearSiteData);
   } catch {
     // Immutable headers (Response.redirect(), fetch() results): copy once.
     response = new Response(response.body, response);
     headers = response.headers;
-    writeHeaders(headers, cookies, session.used);
+    writeHeaders(headers, cookies, session.used, clearSiteData);
   }
   return response;
 }
+
+/** Headers that tell CDNs and other shared caches how long to keep a response. */
+const SHARED_CACHE_HEADERS = [
+  "cdn-cache-control",
+  "surrogate-control",
+  "cloudflare-cdn-cache-control",
+];
 
 function writeHeaders(
   headers: Headers,
   cookies: string[],
   used: boolean,
+  clearSiteData: boolean,
 ): void {
   if (used) {
     const vary = headers.get("vary");
@@ -291,12 +305,19 @@ function writeHeaders(
       headers.set("vary", `${vary}, Cookie`);
     }
   }
-  if (cookies.length === 0) return;
-  for (const cookie of cookies) headers.append("set-cookie", cookie);
-  // Shared caches must never store a response that hands out a session.
+  if (clearSiteData) headers.set("clear-site-data", '"cookies"');
+  if (cookies.length > 0) {
+    for (const cookie of cookies) headers.append("set-cookie", cookie);
+  } else if (!used) return;
+  // A response that hands out a session, or that shows one, is this
+  // browser's alone: no shared cache (proxy, CDN) may store it.
+  for (const name of SHARED_CACHE_HEADERS) headers.delete(name);
   const cacheControl = headers.get("cache-control");
   if (cacheControl === null) {
-    headers.set("cache-control", "private, no-store");
+    headers.set(
+      "cache-control",
+      cookies.length > 0 ? "private, no-store" : "private",
+    );
   } else if (!/(^|,)\s*(private|no-store)\b/i.test(cacheControl)) {
     const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) =>
       d !== "" && !/^(public|s-maxage\s*=.*)$/i.test(d)

@@ -1384,3 +1384,40 @@ Deno.test("a token handed out before the session existed is kept when the page c
     );
   });
 });
+
+Deno.test("a session without a token: anonymous passes on same-origin signals, signed in is refused until a page hands one out", async (t) => {
+  await eachStore(t, async (inner) => {
+    const { browser } = csrfApp({}, inner);
+    const same = { "sec-fetch-site": "same-origin", origin: ORIGIN };
+    const post = async (path: string, headers: Record<string, string>) => {
+      const response = await browser.fetch(HTTPS + path, {
+        method: "POST",
+        headers,
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    // Two scripted posts from an anonymous page: the first creates a
+    // session (no token in it), the second still passes.
+    assert.equal(await post("token-less", same), 200);
+    const app2 = withSession((req) => {
+      getSession(req).set("cart", ["book"]);
+      return new Response("stored");
+    }, { store: inner, csrf: true });
+    const cart = await new Browser(app2).fetch(`${HTTPS}cart`, {
+      method: "POST",
+      headers: same,
+    });
+    const cookie = cart.headers.getSetCookie()[0]!.split(";")[0]!;
+    const anonymous = await app2(
+      request(`${HTTPS}cart`, cookie, { method: "POST", headers: same }),
+    );
+    assert.equal(anonymous.status, 200, "anonymous session, no token");
+    // Signed in: login() leaves the session without a token.
+    assert.equal(await post("login", same), 200);
+    assert.ok(browser.cookies.has("__Host-session"));
+    assert.equal(await post("submit", same), 403, "signed in, no token");
+    const token = await browser.text(`${HTTPS}form`);
+    assert.equal(await post("submit", { ...same, "x-csrf-token": token }), 200);
+  });
+});
