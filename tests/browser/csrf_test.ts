@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import type { BrowserContext } from "playwright-core";
 import { getSession, type SessionStore, withSession } from "../../mod.ts";
-import { counting, STORES } from "../_helpers.ts";
-import { launchChromium, SITE } from "./_chromium.ts";
+import { counting, serveLocal, STORES } from "../_helpers.ts";
+import { SITE } from "./_chromium.ts";
+import { withChromium } from "./_harness.ts";
 
 /** What the app saw of each login post. */
 interface Seen {
@@ -22,27 +23,9 @@ function html(body: string, status = 200): Response {
   });
 }
 
-/** A server on a free 127.0.0.1 port; stopped by `close()`. */
-function serve(handler: (request: Request) => Response | Promise<Response>) {
-  const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen() {},
-  }, handler);
-  return {
-    port: server.addr.port,
-    async close() {
-      controller.abort();
-      await server.finished;
-    },
-  };
-}
-
 /** The site: a login form, the login itself, and who is signed in. */
 function site(store: SessionStore, seen: Seen[]) {
-  return serve(withSession(async (req) => {
+  return serveLocal(withSession(async (req) => {
     const session = getSession(req);
     const path = new URL(req.url).pathname;
     if (path === "/login" && req.method === "GET") {
@@ -69,7 +52,7 @@ function site(store: SessionStore, seen: Seen[]) {
 
 /** The attacker: a page that posts a login form to `target` on load. */
 function attacker(target: string) {
-  return serve(() =>
+  return serveLocal(() =>
     html(
       `<form method="post" action="${target}/login">
         <input type="hidden" name="user" value="mallory">
@@ -94,12 +77,7 @@ async function whoIsSignedIn(
 }
 
 Deno.test("login CSRF in Chromium: a forged login from another port or site is refused, the site's own form signs in", async (t) => {
-  const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
-  let context: BrowserContext | undefined;
-  try {
-    context = await launchChromium(profile);
-    context.setDefaultTimeout(10_000);
-    context.setDefaultNavigationTimeout(10_000);
+  await withChromium(async (context) => {
     for (const fixture of STORES) {
       await t.step(fixture.name, async () => {
         const { store: inner, close } = await fixture.open();
@@ -110,24 +88,24 @@ Deno.test("login CSRF in Chromium: a forged login from another port or site is r
         const origin = `http://localhost:${app.port}`;
         const evil = attacker(origin);
         try {
-          await context!.clearCookies();
+          await context.clearCookies();
           for (
             const page of [
               `http://localhost:${evil.port}/`, // another port, same host
               `http://${SITE}:${evil.port}/`, // another site
             ]
           ) {
-            const tab = await context!.newPage();
+            const tab = await context.newPage();
             const response = tab.waitForResponse(`${origin}/login`);
             await tab.goto(page);
             assert.equal((await response).status(), 403, page);
             await tab.close();
-            assert.equal(await whoIsSignedIn(context!, origin), "anonymous");
+            assert.equal(await whoIsSignedIn(context, origin), "anonymous");
           }
           assert.equal(store.commits.length, 0, "nothing was stored");
           assert.deepEqual(seen, [], "the handler never saw a forged login");
 
-          const tab = await context!.newPage();
+          const tab = await context.newPage();
           await tab.goto(`${origin}/login`);
           assert.equal(store.commits.length, 0, "the form stored nothing");
           await tab.getByRole("button", { name: "Sign in" }).click();
@@ -136,16 +114,16 @@ Deno.test("login CSRF in Chromium: a forged login from another port or site is r
             "signed in as ada",
           );
           await tab.close();
-          assert.equal(await whoIsSignedIn(context!, origin), "ada");
+          assert.equal(await whoIsSignedIn(context, origin), "ada");
           assert.deepEqual(seen, [{ site: "same-origin", origin }]);
 
           // Signed in, the session has a token the attacker cannot know.
-          const again = await context!.newPage();
+          const again = await context.newPage();
           const refused = again.waitForResponse(`${origin}/login`);
           await again.goto(`http://localhost:${evil.port}/`);
           assert.equal((await refused).status(), 403);
           await again.close();
-          assert.equal(await whoIsSignedIn(context!, origin), "ada");
+          assert.equal(await whoIsSignedIn(context, origin), "ada");
         } finally {
           await evil.close();
           await app.close();
@@ -153,8 +131,5 @@ Deno.test("login CSRF in Chromium: a forged login from another port or site is r
         }
       });
     }
-  } finally {
-    await context?.close();
-    await Deno.remove(profile, { recursive: true });
-  }
+  });
 });

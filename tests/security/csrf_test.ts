@@ -15,7 +15,7 @@ import {
   type SessionStore,
   withSession,
 } from "../../mod.ts";
-import { Browser, counting, faulty, STORES } from "../_helpers.ts";
+import { Browser, counting, faulty, serveLocal, STORES } from "../_helpers.ts";
 import { startServer } from "../runtimes/_process.ts";
 import { everythingSent, forgedToken, HTTPS, request } from "./_attack.ts";
 
@@ -719,18 +719,11 @@ async function withServer(
   app: (request: Request) => Promise<Response>,
   fn: (base: string) => Promise<void>,
 ): Promise<void> {
-  const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen() {},
-  }, app);
+  const server = serveLocal(app);
   try {
-    await fn(`http://127.0.0.1:${server.addr.port}/`);
+    await fn(`${server.origin}/`);
   } finally {
-    controller.abort();
-    await server.finished;
+    await server.close();
   }
 }
 
