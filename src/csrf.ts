@@ -287,8 +287,9 @@ export async function checkCsrf(
     return new CsrfError("origin", `Origin ${origin} is not ${self}`);
   }
   if (expected === null) {
-    // Anonymous: nothing but a login to forge, and the browser's own
-    // signals refuse that; a signed-in session must have handed out a token.
+    // No user's session to act in: the browser's own signals refuse a
+    // forged request (login CSRF included). A signed-in session must have
+    // handed out a token.
     const shown = site === "same-origin" || origin === self || trusted;
     const anonymous = options.anonymous === "same-origin" && !signedIn;
     if (anonymous && shown) return null;
