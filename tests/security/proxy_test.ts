@@ -3,7 +3,7 @@
 // proxy's word decides which cookie and which channel a request gets.
 import assert from "node:assert/strict";
 import { memoryStore, type SessionStore } from "../../mod.ts";
-import { parseSetCookie } from "../_helpers.ts";
+import { parseSetCookie, STORES } from "../_helpers.ts";
 import {
   HTTP,
   HTTPS,
@@ -201,44 +201,59 @@ Deno.test("trustProxy on: the proxy's scheme decides the cookie and the channel"
   });
 });
 
-Deno.test("trustProxy: n reads the element the outermost of n proxies wrote", async (t) => {
-  const store = memoryStore();
-  const name = async (trustProxy: number, headers: Record<string, string>) =>
-    (await issuedCookie(store, HTTP, headers, trustProxy)).name;
-  await t.step("two proxies: the second value from the right", async () => {
-    // client-sent, CDN (outermost trusted), load balancer
-    const headers = { "x-forwarded-proto": "http, https, http" };
-    assert.equal(await name(2, headers), "__Host-session");
-    assert.equal(await name(1, headers), "session");
-    assert.equal(await name(3, headers), "session");
-  });
-  await t.step("Forwarded elements count the same way", async () => {
-    assert.equal(
-      await name(2, { forwarded: "proto=http, proto=https;by=cdn, for=lb" }),
-      "__Host-session",
-    );
-  });
-  await t.step(
-    "fewer elements than proxies: the header is ignored, the URL counts",
-    async () => {
-      assert.equal(
-        await name(3, { "x-forwarded-proto": "https, https" }),
-        "session",
+for (const fixture of STORES) {
+  Deno.test(`trustProxy: n reads the element the outermost of n proxies wrote (${fixture.name})`, async (t) => {
+    const { store, close } = await fixture.open();
+    try {
+      const name = async (
+        trustProxy: number,
+        headers: Record<string, string>,
+      ) => (await issuedCookie(store, HTTP, headers, trustProxy)).name;
+      await t.step("two proxies: the second value from the right", async () => {
+        // client-sent, CDN (outermost trusted), load balancer
+        const headers = { "x-forwarded-proto": "http, https, http" };
+        assert.equal(await name(2, headers), "__Host-session");
+        assert.equal(await name(1, headers), "session");
+        assert.equal(await name(3, headers), "session");
+      });
+      await t.step("Forwarded elements count the same way", async () => {
+        assert.equal(
+          await name(2, {
+            forwarded: "proto=http, proto=https;by=cdn, for=lb",
+          }),
+          "__Host-session",
+        );
+      });
+      await t.step(
+        "fewer elements than proxies: the header is ignored, the URL counts",
+        async () => {
+          assert.equal(
+            await name(3, { "x-forwarded-proto": "https, https" }),
+            "session",
+          );
+          assert.equal(
+            (await issuedCookie(
+              store,
+              HTTPS,
+              { "x-forwarded-proto": "http" },
+              2,
+            ))
+              .name,
+            "__Host-session",
+          );
+        },
       );
-      assert.equal(
-        (await issuedCookie(store, HTTPS, { "x-forwarded-proto": "http" }, 2))
-          .name,
-        "__Host-session",
-      );
-    },
-  );
-  await t.step("a hop count that is not 1 to 16 is refused", () => {
-    for (const bad of [0, -1, 1.5, 17, NaN]) {
-      assert.throws(
-        () => reporter({ store, trustProxy: bad }),
-        /trustProxy must be true, false or the number of proxies/,
-        String(bad),
-      );
+      await t.step("a hop count that is not 1 to 16 is refused", () => {
+        for (const bad of [0, -1, 1.5, 17, NaN]) {
+          assert.throws(
+            () => reporter({ store, trustProxy: bad }),
+            /trustProxy must be true, false or the number of proxies/,
+            String(bad),
+          );
+        }
+      });
+    } finally {
+      close();
     }
   });
-});
+}
