@@ -131,7 +131,8 @@ export interface SessionOptions {
    * one, and the request carries the session's `csrfToken()` in the
    * `x-csrf-token` header or the `_csrf` form field. A request whose session
    * has no token and no signed-in user (an anonymous visitor) passes on a
-   * same-origin `Sec-Fetch-Site` or `Origin` alone. `true` uses the defaults of {@link CsrfOptions}.
+   * same-origin `Sec-Fetch-Site` or `Origin` alone. `true` uses the defaults
+   * of {@link CsrfOptions}.
    *
    * @default {false}
    */
