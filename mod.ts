@@ -25,13 +25,14 @@
  *
  * @module
  */
+export { currentSession, getSession, withSession } from "./src/with_session.ts";
 export {
   CSRF_FIELD,
   CSRF_HEADER,
-  currentSession,
-  getSession,
-  withSession,
-} from "./src/with_session.ts";
+  CsrfError,
+  type CsrfOptions,
+  type CsrfReason,
+} from "./src/csrf.ts";
 export {
   listSessions,
   type ListSessionsOptions,

@@ -4,6 +4,13 @@
  * @module
  */
 import { setCookie } from "./_cookie.ts";
+import {
+  CsrfError,
+  type CsrfOptions,
+  csrfRefusal,
+  resolveCsrf,
+  type ResolvedCsrf,
+} from "./csrf.ts";
 import { TOKEN_LENGTH } from "./_token.ts";
 import { SessionStoreError } from "./errors.ts";
 import type { SessionStore } from "./store.ts";
@@ -117,15 +124,19 @@ export interface SessionOptions {
    */
   clearSiteData?: boolean;
   /**
-   * Reject unsafe-method requests (POST, PUT, PATCH, DELETE, …) with 403
-   * before the handler runs, unless they carry the session's
-   * `csrfToken()` in the `x-csrf-token` header or the `_csrf` form field,
-   * and, where the browser sends them, `Origin` and `Sec-Fetch-Site` show a
-   * same-origin request.
+   * Reject unsafe-method requests (every method but GET, HEAD, OPTIONS and
+   * TRACE) before the handler runs, through `onError` with a `CsrfError`
+   * (403 by default), unless the browser's `Sec-Fetch-Site` and `Origin`,
+   * where sent, show this site's origin (scheme, host and port) or a trusted
+   * one, and the request carries the session's `csrfToken()` in the
+   * `x-csrf-token` header or the `_csrf` form field. A request whose session
+   * has no token and no signed-in user (an anonymous visitor) passes on a
+   * same-origin `Sec-Fetch-Site` or `Origin` alone. `true` uses the defaults
+   * of {@link CsrfOptions}.
    *
    * @default {false}
    */
-  csrf?: boolean;
+  csrf?: boolean | CsrfOptions;
   /**
    * How often a save is tried when concurrent requests keep changing the
    * same session.
@@ -134,10 +145,12 @@ export interface SessionOptions {
    */
   maxAttempts?: number;
   /**
-   * Answers a request whose session could not be read or saved. The handler's
-   * response is not sent: the client is never told "saved" when nothing was.
+   * Answers a request whose session could not be read or saved, or that the
+   * `csrf` check refused (a `CsrfError`, before the handler ran). The
+   * handler's response is not sent: the client is never told "saved" when
+   * nothing was.
    *
-   * @default {a 503 for store errors, a 500 otherwise, logged with console.error}
+   * @default {a 503 for store errors, a 500 otherwise, logged with console.error; a CsrfError's status (403, or 413) with its message as plain text, not logged}
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
 }
@@ -158,7 +171,8 @@ export interface ResolvedOptions {
   /** Trusted proxy hops; 0 when `trustProxy` is off. */
   readonly trustProxy: number;
   readonly clearSiteData: boolean;
-  readonly csrf: boolean;
+  /** `null` when CSRF protection is off. */
+  readonly csrf: ResolvedCsrf | null;
   readonly maxAttempts: number;
   readonly onError: (
     error: unknown,
@@ -267,7 +281,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       }`,
     );
   }
-  for (const name of ["httpsOnly", "csrf"] as const) {
+  for (const name of ["httpsOnly"] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(
@@ -314,7 +328,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     ),
     trustProxy,
     clearSiteData: options.clearSiteData ?? false,
-    csrf: options.csrf ?? false,
+    csrf: resolveCsrf(options.csrf),
     maxAttempts,
     onError,
   };
@@ -422,6 +436,7 @@ function storeGetter(
 }
 
 function defaultOnError(error: unknown): Response {
+  if (error instanceof CsrfError) return csrfRefusal(error);
   console.error("tessera: session error:", error);
   const status = error instanceof SessionStoreError ? 503 : 500;
   return new Response(

@@ -164,7 +164,10 @@ export interface Session<T extends object = Record<string, unknown>> {
    * The session's CSRF token, created (and stored) on first use and replaced
    * on login, logout and regenerate. Put it in forms as the `_csrf` field or
    * send it as the `x-csrf-token` header; `withSession(h, { csrf: true })`
-   * checks it.
+   * checks it. For a visitor without a stored session, with `csrf` on (and
+   * `anonymous: "same-origin"`, the default), the token is not a reason to
+   * store one: the session is created only if something else is stored, and
+   * then keeps this token.
    *
    * @returns The token.
    */
@@ -271,6 +274,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  /** A CSRF token handed out without a session, not a reason to create one. */
+  #csrfUnstored = false;
   /** The session ended with no new one in its place (destroy, full logout). */
   #ended = false;
 
@@ -402,10 +407,19 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   csrfToken(): string {
     if (this.#state.csrf === null) {
-      this.#writable("csrf token");
       const value = newToken();
       this.#state.csrf = value;
-      this.#ops.push({ kind: "csrf", value });
+      if (
+        this.#id === null && this.#options.csrf?.anonymous === "same-origin"
+      ) {
+        // No session to keep it in: the check lets a token-less request
+        // through on Fetch Metadata / Origin, so a visitor shown a form is
+        // not stored. The token is kept if the session is created anyway.
+        this.#csrfUnstored = true;
+      } else {
+        this.#writable("csrf token");
+        this.#ops.push({ kind: "csrf", value });
+      }
     }
     this.#used = true;
     return this.#state.csrf;
@@ -680,7 +694,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #write(inPlace: readonly string[]): Promise<void> {
     const store = await this.#getStore();
     if (this.#id === null) {
-      if (worthStoring(this.#state)) await this.#create(store);
+      const state = this.#state;
+      if (
+        worthStoring(
+          this.#csrfUnstored ? { ...state, csrf: null } : state,
+        )
+      ) await this.#create(store);
       this.#ops = [];
       return;
     }

@@ -4,12 +4,12 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { timingSafeEqual } from "node:crypto";
 import {
   type ResolvedOptions,
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
+import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
 import { SessionStoreError } from "./errors.ts";
 import { RequestSession, type Session } from "./session.ts";
 
@@ -122,15 +122,23 @@ export function withSession<A extends unknown[]>(
     session: RequestSession,
     loading: Promise<void> | undefined,
     checksCsrf: boolean,
+    https: boolean,
   ): Promise<Response> {
     try {
       await loading;
+      if (checksCsrf) {
+        const refusal = await checkCsrf(
+          request,
+          https,
+          session.storedCsrfToken,
+          session.userId !== null,
+          resolved.csrf!,
+        );
+        // A CsrfError, answered through onError like a store failure.
+        if (refusal !== null) throw refusal;
+      }
     } catch (error) {
       return await onError(error, request);
-    }
-    if (checksCsrf) {
-      const refusal = await checkCsrf(request, session.storedCsrfToken);
-      if (refusal !== null) return csrfRefused(refusal);
     }
     return await run(request, rest, session);
   }
@@ -141,11 +149,13 @@ export function withSession<A extends unknown[]>(
     request: Request,
     ...rest: A
   ): Promise<Response> {
-    const session = new RequestSession(resolved, isHttps(request, resolved));
+    const https = isHttps(request, resolved);
+    const session = new RequestSession(resolved, https);
     const loading = session.load(request.headers.get("cookie"));
-    const checksCsrf = resolved.csrf && !SAFE_METHODS.has(request.method);
+    const checksCsrf = resolved.csrf !== null &&
+      isUnsafeMethod(request.method);
     if (loading !== undefined || checksCsrf) {
-      return loadThenRun(request, rest, session, loading, checksCsrf);
+      return loadThenRun(request, rest, session, loading, checksCsrf, https);
     }
     try {
       return Promise.resolve(run(request, rest, session));
@@ -215,68 +225,6 @@ export function currentSession<
     );
   }
   return session as unknown as Session<T>;
-}
-
-/** The form field that carries the CSRF token. */
-export const CSRF_FIELD = "_csrf";
-/** The request header that carries the CSRF token. */
-export const CSRF_HEADER = "x-csrf-token";
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-const encoder = new TextEncoder();
-
-/** Why an unsafe request is refused, or `null` when it passes. */
-async function checkCsrf(
-  request: Request,
-  expected: string | null,
-): Promise<string | null> {
-  const site = request.headers.get("sec-fetch-site");
-  if (site !== null && site !== "same-origin") {
-    return `Sec-Fetch-Site is "${site}"`;
-  }
-  const origin = request.headers.get("origin");
-  if (origin !== null && originHost(origin) !== new URL(request.url).host) {
-    return `Origin ${origin} is not this site`;
-  }
-  if (expected === null) return "the session has no CSRF token";
-  let sent = request.headers.get(CSRF_HEADER);
-  if (sent === null && isForm(request.headers.get("content-type"))) {
-    try {
-      // A clone, so the handler can still read the body.
-      const field = (await request.clone().formData()).get(CSRF_FIELD);
-      sent = typeof field === "string" ? field : null;
-    } catch {
-      return "the form body could not be read";
-    }
-  }
-  if (sent === null) return "no CSRF token was sent";
-  const a = encoder.encode(sent);
-  const b = encoder.encode(expected);
-  return a.byteLength === b.byteLength && timingSafeEqual(a, b)
-    ? null
-    : "the CSRF token does not match";
-}
-
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null;
-  }
-}
-
-function isForm(contentType: string | null): boolean {
-  return contentType !== null &&
-    /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(
-      contentType,
-    );
-}
-
-function csrfRefused(reason: string): Response {
-  return new Response(`Forbidden: CSRF check failed (${reason})`, {
-    status: 403,
-    headers: { "content-type": "text/plain; charset=utf-8", vary: "Cookie" },
-  });
 }
 
 function isHttps(request: Request, options: ResolvedOptions): boolean {
