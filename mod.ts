@@ -42,7 +42,11 @@ export {
   type UserSession,
 } from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
-export type { SameSite, SessionOptions } from "./src/options.ts";
+export type {
+  SameSite,
+  SessionOptions,
+  TrustProxyOptions,
+} from "./src/options.ts";
 export { presets, type SessionPresets } from "./src/presets.ts";
 export {
   MissingSessionValueError,

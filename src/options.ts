@@ -19,6 +19,22 @@ import { kvStore } from "./stores/kv.ts";
 /** The `SameSite` attribute of the session cookie. */
 export type SameSite = "Strict" | "Lax" | "None";
 
+/** The proxies in front of the app, for {@link SessionOptions.trustProxy}. */
+export interface TrustProxyOptions {
+  /**
+   * How many proxies every request passes.
+   *
+   * @default {1}
+   */
+  hops?: number;
+  /**
+   * The header they write the scheme into.
+   *
+   * @default {"x-forwarded-proto"}
+   */
+  header?: "x-forwarded-proto" | "forwarded";
+}
+
 /** Options of `withSession`. Durations are milliseconds. */
 export interface SessionOptions {
   /**
@@ -101,24 +117,28 @@ export interface SessionOptions {
    */
   persistentFieldsOnLogout?: readonly string[];
   /**
-   * Take the request's scheme from `Forwarded: proto=` (or, without it,
-   * `X-Forwarded-Proto`), only behind proxies that set them. The value is
-   * the number of proxies in front of the app, and the element that the
-   * outermost of them wrote counts: `true` (or `1`) reads the right-most
-   * element, the one written by the proxy the app's connection comes from;
-   * `2` the second from the right, and so on. Elements further left come
-   * from the client, which can send any. A header with fewer elements than
-   * the hop count is ignored (the URL's scheme counts).
+   * Take the request's scheme from the header your proxies write, only
+   * behind proxies that every request passes. `true` (or a number of
+   * proxies, `1` to `16`) reads `X-Forwarded-Proto`; `{ header:
+   * "forwarded", hops }` reads the `proto=` of RFC 7239 `Forwarded`
+   * instead. Exactly one header is read: the other is the client's to send
+   * and is ignored. Proxies append, so the value the outermost of `hops`
+   * proxies wrote counts, counted from the right (`1`: the right-most, by
+   * the proxy the app's connection comes from); values further left came
+   * from the client. A header with fewer values than `hops` is ignored (the
+   * URL's scheme counts).
    *
    * @default {false}
    */
-  trustProxy?: boolean | number;
+  trustProxy?: boolean | number | TrustProxyOptions;
   /**
    * Send `Clear-Site-Data: "cookies"` when a session ends without a new one
    * taking its place (`destroy()`, and `logout()` when no
-   * `persistentFieldsOnLogout` value is kept), so the browser drops every
-   * cookie of the site, including ones the app set itself. Not sent when a
-   * new session cookie is issued in the same response, which it would clear.
+   * `persistentFieldsOnLogout` value is kept). Browsers then drop every
+   * cookie of the registrable domain, subdomains included (signing the user
+   * out of every `*.example.com` app, not only this one), and HTTP
+   * authentication credentials. Not sent when a new session cookie is issued
+   * in the same response, which it would clear.
    *
    * @default {false}
    */
@@ -168,8 +188,11 @@ export interface ResolvedOptions {
   readonly httpsOnly: boolean;
   readonly persistentFieldsOnLogin: readonly string[];
   readonly persistentFieldsOnLogout: readonly string[];
-  /** Trusted proxy hops; 0 when `trustProxy` is off. */
-  readonly trustProxy: number;
+  /** The trusted proxies, or `null` when `trustProxy` is off. */
+  readonly trustProxy: {
+    readonly hops: number;
+    readonly header: "x-forwarded-proto" | "forwarded";
+  } | null;
   readonly clearSiteData: boolean;
   /** `null` when CSRF protection is off. */
   readonly csrf: ResolvedCsrf | null;
@@ -245,6 +268,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     DEFAULT_ABSOLUTE_TIMEOUT,
     MAX_TIMEOUT,
     shortest,
+    shortest === SHORTEST_TIMEOUT,
   );
   const idleTimeout = duration(
     "idleTimeout",
@@ -252,6 +276,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     Math.min(DEFAULT_IDLE_TIMEOUT, absoluteTimeout),
     MAX_TIMEOUT,
     shortest,
+    shortest === SHORTEST_TIMEOUT,
   );
   if (idleTimeout > absoluteTimeout) {
     throw new RangeError(
@@ -295,7 +320,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `sameSite "None" needs a Secure cookie, which plain HTTP cannot carry: set httpsOnly: true, or use "Lax"`,
     );
   }
-  const trustProxy = proxyHops(options.trustProxy);
+  const trustProxy = trustedProxies(options.trustProxy);
   const maxAttempts = options.maxAttempts ?? 32;
   if (
     !Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000
@@ -340,6 +365,7 @@ function duration(
   fallback: number,
   max: number,
   min = 1,
+  unitHint = false,
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -347,7 +373,7 @@ function duration(
       `${name} must be a number of milliseconds, got ${String(value)}`,
     );
   }
-  if (min === SHORTEST_TIMEOUT && value > 0 && value < min) {
+  if (unitHint && value > 0 && value < min) {
     throw new RangeError(
       `${name} is ${value} ms: durations are milliseconds, so this is under a second (for ${value} seconds write ${
         value * 1000
@@ -362,9 +388,33 @@ function duration(
   return value;
 }
 
-function proxyHops(value: boolean | number | undefined): number {
-  if (value === undefined || value === false) return 0;
-  if (value === true) return 1;
+function trustedProxies(
+  value: boolean | number | TrustProxyOptions | undefined,
+): ResolvedOptions["trustProxy"] {
+  if (value === undefined || value === false) return null;
+  if (value === true) return { hops: 1, header: "x-forwarded-proto" };
+  if (typeof value === "number") {
+    return { hops: hopCount(value), header: "x-forwarded-proto" };
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `trustProxy must be true, false, the number of proxies in front of the app (1 to 16) or { hops, header }, got ${
+        String(value)
+      }`,
+    );
+  }
+  const header = value.header ?? "x-forwarded-proto";
+  if (header !== "x-forwarded-proto" && header !== "forwarded") {
+    throw new TypeError(
+      `trustProxy.header must be "x-forwarded-proto" or "forwarded", got ${
+        JSON.stringify(header)
+      }`,
+    );
+  }
+  return { hops: hopCount(value.hops ?? 1), header };
+}
+
+function hopCount(value: unknown): number {
   if (
     typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 ||
     value > 16

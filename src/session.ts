@@ -724,7 +724,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         const result = await this.#commit(
           store,
           [{ key, versionstamp }],
-          [{ key, value, expireIn: this.#expireIn(state.created, now) }],
+          this.#saveSets(key, value, state, now),
           [],
         );
         if (result !== null) {
@@ -910,7 +910,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const result = await this.#commit(
       store,
       [{ key, versionstamp: this.#versionstamp }],
-      [{ key, value, expireIn: this.#expireIn(this.#state.created, now) }],
+      this.#saveSets(key, value, this.#state, now),
       [],
     );
     // A conflict means another request wrote, which refreshed the time too.
@@ -993,6 +993,33 @@ export class RequestSession implements Session<Record<string, unknown>> {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }
     return bytes;
+  }
+
+  /**
+   * The writes of a save or touch: the record, and for a signed-in session
+   * its index entry again, so the entry lives as long as the session can
+   * under the timeouts in force now (they may have grown since the login).
+   * Guarded by the record's check, so a revoked session is not re-indexed.
+   */
+  #saveSets(
+    key: StoreKey,
+    value: Uint8Array,
+    state: SessionState,
+    now: number,
+  ): StoreSet[] {
+    const sets: StoreSet[] = [{
+      key,
+      value,
+      expireIn: this.#expireIn(state.created, now),
+    }];
+    if (state.user !== null) {
+      sets.push({
+        key: userSessionKey(state.user, key[1]!),
+        value: INDEX_VALUE,
+        expireIn: this.#hardEnd(state.created, now),
+      });
+    }
+    return sets;
   }
 
   /**

@@ -228,31 +228,36 @@ export function currentSession<
 }
 
 function isHttps(request: Request, options: ResolvedOptions): boolean {
-  if (options.trustProxy > 0) {
-    const proto = forwardedProto(request.headers, options.trustProxy);
+  const proxies = options.trustProxy;
+  if (proxies !== null) {
+    const proto = forwardedProto(request.headers, proxies);
     if (proto !== undefined) return proto === "https";
   }
   return request.url.startsWith("https:");
 }
 
 /**
- * The scheme the trusted proxies report: `Forwarded: proto=` first, then
- * `X-Forwarded-Proto`. Proxies append, so the element `hops` from the right
- * is the one the outermost trusted proxy wrote; anything left of it came
- * from the client.
+ * The scheme the trusted proxies report, from the one header they write.
+ * Proxies append, so the element `hops` from the right is the one the
+ * outermost trusted proxy wrote; anything left of it came from the client.
  */
-function forwardedProto(headers: Headers, hops: number): string | undefined {
-  const forwarded = trustedElement(headers.get("forwarded"), hops);
-  if (forwarded !== undefined) {
-    for (const pair of forwarded.split(";")) {
-      const eq = pair.indexOf("=");
-      if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
-        return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
-      }
+function forwardedProto(
+  headers: Headers,
+  proxies: NonNullable<ResolvedOptions["trustProxy"]>,
+): string | undefined {
+  const element = trustedElement(headers.get(proxies.header), proxies.hops);
+  if (element === undefined) return undefined;
+  if (proxies.header === "x-forwarded-proto") {
+    return element.trim().toLowerCase();
+  }
+  for (const pair of element.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
+      return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
     }
   }
-  return trustedElement(headers.get("x-forwarded-proto"), hops)?.trim()
-    .toLowerCase();
+  // The trusted element says nothing of the scheme: the URL's counts.
+  return undefined;
 }
 
 /** The element `hops` from the right of a comma-separated header. */
@@ -318,7 +323,9 @@ function writeHeaders(
       "cache-control",
       cookies.length > 0 ? "private, no-store" : "private",
     );
-  } else if (!/(^|,)\s*(private|no-store)\b/i.test(cacheControl)) {
+  } else if (!/(^|,)\s*(private|no-store)\s*(,|$)/i.test(cacheControl)) {
+    // Only a bare `private` or `no-store` keeps shared caches out:
+    // `private="set-cookie"` lets them store the body.
     const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) =>
       d !== "" && !/^(public|s-maxage\s*=.*)$/i.test(d)
     );
