@@ -597,6 +597,11 @@ const PEERS: { row: string; peer: string }[] = [
   { row: "write-memory", peer: "express-session" },
 ];
 
+/** The README's performance table lies between these (a full run only). */
+const README_START =
+  "<!-- bench:http table: written by deno task bench:http -->";
+const README_END = "<!-- bench:http table end -->";
+
 function fmt(n: number | undefined, digits = 0): string {
   return n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(digits);
 }
@@ -952,6 +957,39 @@ function charts(): Record<string, string> {
   return out;
 }
 
+/** The README's performance table, from the same run (between markers). */
+function readmeBlock(): string {
+  const out = [
+    `| row (median of ${REPEAT} rounds, ${
+      new Date().toISOString().slice(0, 10)
+    }) | req/s | CPU µs/req | × its floor (req/s / CPU) | × bare or raw (req/s / CPU) |`,
+    "| --- | ---: | ---: | ---: | ---: |",
+  ];
+  for (const t of TARGETS) {
+    const s = results.get(t.row);
+    if (s === undefined) continue;
+    const f = ratios(t.row, s.row.floor);
+    const b = ratios(t.row, s.row.bare);
+    out.push(
+      `| ${s.row.label} | ${fmt(s.rps)} | ${fmt(s.cpuPerRequest, 1)} | ${
+        fmt(f.rps, 2)
+      } / ${fmt(f.cpu, 2)} | ${fmt(b.rps, 2)} / ${fmt(b.cpu, 2)} |`,
+    );
+  }
+  for (const p of PEERS) {
+    if (!results.has(p.row) || !results.has(p.peer)) continue;
+    const r = ratios(p.row, p.peer);
+    out.push(
+      `| ${label(p.row)} vs ${label(p.peer)} | ${
+        fmt(results.get(p.peer)!.rps)
+      } | ${fmt(results.get(p.peer)!.cpuPerRequest, 1)} | | **${
+        fmt(r.rps, 2)
+      }× / ${fmt(r.cpu, 2)}×** the peer |`,
+    );
+  }
+  return out.join("\n");
+}
+
 const report = lines.join("\n") + "\n";
 if (args.out === "-") console.log(report);
 else {
@@ -961,6 +999,26 @@ else {
   await Deno.mkdir(dir, { recursive: true });
   for (const [name, svg] of Object.entries(charts())) {
     await Deno.writeTextFile(`${dir}/${name}`, svg);
+  }
+  if (args.out === OPTIONS.out && only === undefined) {
+    const readme = `${rootPath}README.md`;
+    const text = await Deno.readTextFile(readme);
+    const start = text.indexOf(README_START);
+    const end = text.indexOf(README_END);
+    if (start !== -1 && end > start) {
+      await Deno.writeTextFile(
+        readme,
+        `${text.slice(0, start + README_START.length)}\n\n${readmeBlock()}\n\n${
+          text.slice(end)
+        }`,
+      );
+      // The project's formatter aligns Markdown tables: keep `fmt --check` clean.
+      await new Deno.Command(Deno.execPath(), {
+        args: ["fmt", "--quiet", readme],
+        stdout: "null",
+      }).output();
+      console.error("updated the performance table in README.md");
+    }
   }
   console.error(
     `wrote ${args.out} and its charts in ${dir} (${seconds.toFixed(0)} s)`,
