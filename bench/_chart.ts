@@ -64,7 +64,7 @@ export function barChart(
   const series = [
     ...new Set(groups.flatMap((g) => g.bars.map((b) => b.series))),
   ];
-  const labelWidth = 330;
+  const labelWidth = 400;
   const plotWidth = 420;
   const barHeight = 12;
   const groupHeight = series.length * barHeight + 10;
