@@ -63,3 +63,8 @@ export {
   type KvStoreOptions,
 } from "./src/stores/kv.ts";
 export { memoryStore, type MemoryStoreOptions } from "./src/stores/memory.ts";
+export {
+  type RedisClientLike,
+  redisStore,
+  type RedisStoreOptions,
+} from "./src/stores/redis.ts";

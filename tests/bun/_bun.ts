@@ -26,9 +26,17 @@ export interface BunServeOptions {
   routes?: Record<string, BunHandler | Response>;
 }
 
+/** Bun's built-in Redis client, the part the tests use. */
+export interface BunRedisClient {
+  connect(): Promise<void>;
+  send(command: string, args: string[]): Promise<unknown>;
+  close(): void;
+}
+
 interface BunGlobal {
   readonly version: string;
   serve(options: BunServeOptions): BunServer;
+  RedisClient: new (url: string) => BunRedisClient;
 }
 
 /** The `Bun` global. */

@@ -1,8 +1,9 @@
 // The shared conformance suite (tests/conformance/) on Bun: memoryStore(),
-// Deno KV through @deno/kv with bunKvOptions, Bun.serve and the Hono
+// Deno KV through @deno/kv with bunKvOptions, redisStore() through Bun's
+// built-in RedisClient on a real redis-server, Bun.serve and the Hono
 // middleware. tests/store_conformance_test.ts runs the same suite on Deno.
 import { openKv } from "@deno/kv";
-import { kvStore, memoryStore } from "../../mod.ts";
+import { kvStore, memoryStore, redisStore } from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import {
   conformance,
@@ -10,6 +11,7 @@ import {
   type StoreFixture,
   tempDir,
 } from "../conformance/mod.ts";
+import { startRedis } from "../conformance/_redis.ts";
 import { Bun, type BunTest } from "./_bun.ts";
 
 // `bun test` resolves this free name to bun:test's `test`.
@@ -32,6 +34,30 @@ const stores: StoreFixture[] = [
           dir.remove();
         },
       };
+    },
+  },
+  {
+    name: "redisStore(Bun RedisClient)",
+    async open() {
+      const server = await startRedis();
+      try {
+        const client = new Bun.RedisClient(server.url);
+        await client.connect();
+        return {
+          // Bun's client fits the store's interface as it is.
+          store: redisStore(client),
+          async close() {
+            try {
+              client.close();
+            } finally {
+              await server.stop();
+            }
+          },
+        };
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
     },
   },
 ];
