@@ -280,29 +280,41 @@ function csrfRefused(reason: string): Response {
 }
 
 function isHttps(request: Request, options: ResolvedOptions): boolean {
-  if (options.trustProxy) {
-    const proto = forwardedProto(request.headers);
+  if (options.trustProxy > 0) {
+    const proto = forwardedProto(request.headers, options.trustProxy);
     if (proto !== undefined) return proto === "https";
   }
   return request.url.startsWith("https:");
 }
 
-/** The scheme a trusted proxy reports: `Forwarded: proto=` first, then `X-Forwarded-Proto`. */
-function forwardedProto(headers: Headers): string | undefined {
-  const forwarded = headers.get("forwarded");
-  if (forwarded !== null) {
-    // The first element is the one the client-facing proxy wrote.
-    const first = forwarded.split(",")[0]!;
-    for (const pair of first.split(";")) {
+/**
+ * The scheme the trusted proxies report: `Forwarded: proto=` first, then
+ * `X-Forwarded-Proto`. Proxies append, so the element `hops` from the right
+ * is the one the outermost trusted proxy wrote; anything left of it came
+ * from the client.
+ */
+function forwardedProto(headers: Headers, hops: number): string | undefined {
+  const forwarded = trustedElement(headers.get("forwarded"), hops);
+  if (forwarded !== undefined) {
+    for (const pair of forwarded.split(";")) {
       const eq = pair.indexOf("=");
       if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
         return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
       }
     }
   }
-  const xfp = headers.get("x-forwarded-proto");
-  if (xfp !== null) return xfp.split(",")[0]!.trim().toLowerCase();
-  return undefined;
+  return trustedElement(headers.get("x-forwarded-proto"), hops)?.trim()
+    .toLowerCase();
+}
+
+/** The element `hops` from the right of a comma-separated header. */
+function trustedElement(
+  value: string | null,
+  hops: number,
+): string | undefined {
+  if (value === null) return undefined;
+  const elements = value.split(",");
+  return elements.length < hops ? undefined : elements[elements.length - hops];
 }
 
 function finish(response: Response, session: RequestSession): Response {

@@ -265,6 +265,7 @@ Deno.test("Set-Cookie stays within the 4096 bytes browsers accept, with the long
     store: memoryStore(),
     cookieName: "s".repeat(64),
     cookieMaxAge: 400 * 86_400_000,
+    absoluteTimeout: 400 * 86_400_000,
     sameSite: "None",
     httpsOnly: true,
   };
@@ -292,6 +293,7 @@ Deno.test("a cookieName too long for a 4096-byte cookie is refused at withSessio
           store: memoryStore(),
           cookieName,
           cookieMaxAge: 400 * 86_400_000,
+          absoluteTimeout: 400 * 86_400_000,
           sameSite: "Strict",
         });
       } catch (error) {
