@@ -14,8 +14,10 @@ import {
   decodeRecord,
   encodeRecord,
   isExpired,
+  newWriteId,
   type SessionRecord,
   type SessionState,
+  withWrite,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
 import {
@@ -28,6 +30,7 @@ import type { ResolvedOptions } from "./options.ts";
 import type {
   SessionStore,
   StoreCheck,
+  StoreCommit,
   StoreEntry,
   StoreKey,
   StoreSet,
@@ -213,6 +216,12 @@ interface Rotation {
   readonly meta: Record<string, unknown> | null | undefined;
 }
 
+/** A live record read from the store, with its versionstamp. */
+interface SessionFound {
+  readonly record: SessionRecord;
+  readonly versionstamp: string;
+}
+
 /** The store key of a session id. */
 export function sessionKey(id: string): StoreKey {
   return ["session", id];
@@ -235,6 +244,7 @@ function emptyState(now: number): SessionState {
     user: null,
     csrf: null,
     meta: null,
+    writes: [],
   };
 }
 
@@ -478,8 +488,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
       if (this.#state.user !== null) {
         deletes.push(userSessionKey(this.#state.user, this.#id));
       }
+      const key = deletes[0]!;
       try {
-        await this.#commit(store, [], [], deletes);
+        await this.#commit(store, [], [], deletes).catch(async (error) => {
+          // Applied with its reply lost: the session is gone, as asked.
+          if (await this.#getQuietly(store, key) !== null) throw error;
+        });
       } finally {
         // Even when the store failed, this client forgets the session: the
         // cookie is cleared and withSession reports the error.
@@ -683,46 +697,64 @@ export class RequestSession implements Session<Record<string, unknown>> {
       return;
     }
     const key = sessionKey(this.#id);
+    const writeId = newWriteId();
     let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
       const now = Date.now();
-      if (!worthStoring(state)) {
-        // Emptied (clear(), the last delete or takeFlash()): an empty
-        // session is no session, as before its first value; its cookie goes.
-        const emptied = await this.#commit(store, [{ key, versionstamp }], [], [
-          key,
-        ]);
-        if (emptied !== null) {
-          this.#reset();
-          this.#cleared = true;
-          return;
+      // Emptied (clear(), the last delete or takeFlash()): an empty session
+      // is no session, as before its first value; its cookie goes.
+      const written = worthStoring(state)
+        ? withWrite({ ...state, seen: now }, writeId)
+        : undefined;
+      const checks = [{ key, versionstamp }];
+      let result: string | null;
+      try {
+        result = written === undefined
+          ? await this.#commit(store, checks, [], [key])
+          : await this.#commit(store, checks, [{
+            key,
+            value: this.#encode(store, written),
+            expireIn: this.#expireIn(state.created, now),
+          }], []);
+      } catch (error) {
+        // The store may have applied the commit and lost its reply.
+        const fresh = await this.#readQuietly(store, key);
+        if (
+          written === undefined ? fresh !== null : !this.#adopt(fresh, writeId)
+        ) {
+          throw error;
         }
-      } else {
-        const value = this.#encode(store, { ...state, seen: now });
-        const result = await this.#commit(
-          store,
-          [{ key, versionstamp }],
-          [{ key, value, expireIn: this.#expireIn(state.created, now) }],
-          [],
-        );
-        if (result !== null) {
-          state.seen = now;
-          this.#state = state;
+        if (written === undefined) this.#emptied();
+        return;
+      }
+      if (result !== null) {
+        if (written === undefined) this.#emptied();
+        else {
+          this.#state = written;
           this.#versionstamp = result;
           this.#done();
-          return;
         }
+        return;
+      }
+      // The conflict may be this very write, applied and then reported as
+      // failed (a client's resend after a lost reply fails its own check):
+      // look at once, before other writes push it out of the record's list.
+      let fresh = await this.#read(store, key);
+      if (written !== undefined && this.#adopt(fresh, writeId)) {
+        return;
       }
       if (attempt >= this.#options.maxAttempts) {
         throw new SessionConflictError(attempt);
       }
       await backoff(attempt);
-      const fresh = await this.#read(store, key);
+      if (fresh !== null) fresh = await this.#read(store, key);
       if (fresh === null) {
         // Destroyed, rotated or expired meanwhile: this request's changes
         // are ordered before that, and the session is not brought back.
-        this.#reset();
+        // (Or this request emptied it and the store lost the reply.)
+        if (written === undefined) this.#emptied();
+        else this.#reset();
         return;
       }
       versionstamp = fresh.versionstamp;
@@ -730,14 +762,35 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
   }
 
+  /** Takes `fresh` as the stored session when it shows this request's write. */
+  #adopt(
+    fresh: SessionFound | null | undefined,
+    writeId: string,
+  ): boolean {
+    if (!fresh || !fresh.record.writes.includes(writeId)) return false;
+    this.#state = fresh.record;
+    this.#versionstamp = fresh.versionstamp;
+    this.#done();
+    return true;
+  }
+
+  #emptied(): void {
+    this.#reset();
+    this.#cleared = true;
+  }
+
   /** Stores a session that does not exist yet under a new token. */
   async #create(store: SessionStore): Promise<void> {
+    const writeId = newWriteId();
     for (let attempt = 1;; attempt++) {
       const token = newToken();
       const id = tokenId(token);
       const key = sessionKey(id);
       const now = Date.now();
-      const state: SessionState = { ...this.#state, created: now, seen: now };
+      const state = withWrite(
+        { ...this.#state, created: now, seen: now, writes: [] },
+        writeId,
+      );
       const expireIn = this.#expireIn(now, now);
       const checks: StoreCheck[] = [{ key, versionstamp: null }];
       const deletes: StoreKey[] = [];
@@ -754,14 +807,21 @@ export class RequestSession implements Session<Record<string, unknown>> {
         });
       }
       this.#dropStale(checks, deletes);
-      const result = await this.#commit(store, checks, sets, deletes);
+      const result = await this.#commitOrFind(
+        store,
+        { checks, sets, deletes },
+        key,
+        writeId,
+      );
       if (result !== null) {
         this.#stale = undefined;
         this.#token = token;
         this.#id = id;
-        this.#versionstamp = result;
-        this.#state = state;
-        this.#done();
+        if (typeof result === "string") {
+          this.#versionstamp = result;
+          this.#state = state;
+          this.#done();
+        } else this.#adopt(result, writeId);
         return;
       }
       // Only a stale record changing under us can fail this: forget it.
@@ -780,6 +840,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const id = tokenId(token);
     const newKey = sessionKey(id);
     const oldId = this.#id;
+    const writeId = newWriteId();
     let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
@@ -799,6 +860,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         user,
         csrf: null,
         meta: rotation.meta === undefined ? state.meta : rotation.meta,
+        writes: [writeId],
       };
       const expireIn = this.#expireIn(created, now);
       const checks: StoreCheck[] = [];
@@ -826,11 +888,27 @@ export class RequestSession implements Session<Record<string, unknown>> {
           });
         }
       }
-      let result: string | null;
+      let result: string | SessionFound | null;
       try {
         result = checks.length === 0 && !keep
           ? ""
-          : await this.#commit(store, checks, sets, deletes);
+          : keep
+          ? await this.#commitOrFind(
+            store,
+            { checks, sets, deletes },
+            newKey,
+            writeId,
+          )
+          : await this.#commit(store, checks, sets, deletes).catch(
+            async (error) => {
+              // Applied with its reply lost: the old session is gone.
+              if (
+                oldId === null ||
+                await this.#getQuietly(store, sessionKey(oldId)) !== null
+              ) throw error;
+              return "";
+            },
+          );
       } catch (error) {
         if (rotation.user === null) {
           // A logout the store could not record still signs this client
@@ -845,9 +923,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
         if (keep) {
           this.#token = token;
           this.#id = id;
-          this.#versionstamp = result;
-          this.#state = next;
-          this.#done();
+          if (typeof result === "string") {
+            this.#versionstamp = result;
+            this.#state = next;
+            this.#done();
+          } else this.#adopt(result, writeId);
         } else {
           this.#reset();
           this.#cleared = true;
@@ -865,9 +945,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       const fresh = await this.#read(store, sessionKey(oldId));
       if (fresh === null) {
         if (typeof rotation.user !== "string") {
-          // Someone else ended this session meanwhile; there is nothing to
-          // rotate, and it must not come back.
+          // Someone else ended this session meanwhile (or this logout did,
+          // and the store lost the reply); there is nothing to rotate, and
+          // it must not come back.
           this.#reset();
+          if (!keep) this.#cleared = true;
           return;
         }
         // A login goes ahead as a fresh session.
@@ -946,13 +1028,69 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #read(
     store: SessionStore,
     key: StoreKey,
-  ): Promise<{ record: SessionRecord; versionstamp: string } | null> {
+  ): Promise<SessionFound | null> {
     const entry = await this.#get(store, key);
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
     return record !== null && this.#usable(record)
       ? { record, versionstamp: entry.versionstamp }
       : null;
+  }
+
+  /** A read after a failed commit: `undefined` when it fails too (the
+   * commit's error is the one to report). */
+  async #readQuietly(
+    store: SessionStore,
+    key: StoreKey,
+  ): Promise<SessionFound | null | undefined> {
+    try {
+      return await this.#read(store, key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #getQuietly(
+    store: SessionStore,
+    key: StoreKey,
+  ): Promise<StoreEntry | null | undefined> {
+    try {
+      return await this.#get(store, key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Commits a change that writes `key` as write `writeId`. When the store
+   * reports a conflict or throws, the change may still have been applied
+   * (a lost reply): then the record found under `key` is returned. `null`
+   * is a real conflict; a real failure throws.
+   */
+  async #commitOrFind(
+    store: SessionStore,
+    change: StoreCommit,
+    key: StoreKey,
+    writeId: string,
+  ): Promise<string | SessionFound | null> {
+    const mine = async (): Promise<SessionFound | null> => {
+      const fresh = await this.#readQuietly(store, key);
+      return fresh && fresh.record.writes.includes(writeId) ? fresh : null;
+    };
+    let result: string | null;
+    try {
+      result = await this.#commit(
+        store,
+        [...change.checks],
+        [...change.sets],
+        [...change.deletes],
+      );
+    } catch (error) {
+      const found = await mine();
+      if (found === null) throw error;
+      return found;
+    }
+    return result ?? await mine();
   }
 
   async #commit(

@@ -10,6 +10,7 @@
 import { coreSuite } from "./core.ts";
 import { honoSuite } from "./hono.ts";
 import { httpSuite } from "./http.ts";
+import { lostReplySuite } from "./lost_replies.ts";
 import { storeSuite } from "./stores.ts";
 import type { Runtime } from "./_util.ts";
 
@@ -28,6 +29,7 @@ export function conformance(runtime: Runtime): void {
   for (const fixture of runtime.stores) {
     storeSuite(runtime.test, fixture);
     coreSuite(runtime.test, fixture);
+    lostReplySuite(runtime.test, fixture);
     httpSuite(runtime.test, fixture, runtime.listen);
     honoSuite(runtime.test, fixture, runtime.listen);
   }
