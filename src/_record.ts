@@ -43,7 +43,7 @@ export function newWriteId(): string {
 export function withWrite(state: SessionState, writeId: string): SessionState {
   return {
     ...state,
-    writes: [...state.writes.slice(1 - RECENT_WRITES), writeId],
+    writes: [...state.writes, writeId].slice(-RECENT_WRITES),
   };
 }
 
