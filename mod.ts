@@ -46,6 +46,7 @@ export {
   MissingSessionValueError,
   SessionConflictError,
   SessionStoreError,
+  SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./src/errors.ts";
 export type {

@@ -24,8 +24,10 @@ import {
   MissingSessionValueError,
   SessionConflictError,
   SessionStoreError,
+  SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./errors.ts";
+import { withTimeout } from "./_timeout.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type {
   SessionStore,
@@ -1017,8 +1019,13 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   async #get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
     try {
-      return await store.get(key);
+      return await withTimeout(
+        store.get(key),
+        this.#options.storeTimeout,
+        "read",
+      );
     } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
       throw new SessionStoreError("Could not read the session", {
         cause: error,
       });
@@ -1100,8 +1107,13 @@ export class RequestSession implements Session<Record<string, unknown>> {
     deletes: StoreKey[],
   ): Promise<string | null> {
     try {
-      return await store.commit({ checks, sets, deletes });
+      return await withTimeout(
+        store.commit({ checks, sets, deletes }),
+        this.#options.storeTimeout,
+        "commit",
+      );
     } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
       throw new SessionStoreError("Could not save the session", {
         cause: error,
       });
