@@ -3,6 +3,7 @@
 // each tested over real HTTP on loopback.
 import assert from "node:assert/strict";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
+import { startRedis } from "../conformance/_redis.ts";
 import { ROOT, run, startServer, tool } from "./_process.ts";
 
 const DENO_RUN = [
@@ -39,11 +40,12 @@ async function visitCounter(origin: string): Promise<void> {
 async function serveExample(
   command: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<void> {
   const dir = tempDir();
   const server = await startServer(command, args, {
     cwd: dir.path,
-    env: { PORT: "0" },
+    env: { PORT: "0", ...env },
   });
   try {
     await visitCounter(server.url);
@@ -93,3 +95,24 @@ Deno.test("examples/runtimes/node.ts serves sessions on Node", async () => {
     await Deno.remove(out).catch(() => {});
   }
 });
+
+for (
+  const [example, command, args] of [
+    ["redis_bun.ts", () => tool("bun"), []],
+    ["redis_node_redis.ts", () => Deno.execPath(), DENO_RUN],
+    ["redis_ioredis.ts", () => Deno.execPath(), DENO_RUN],
+  ] as const
+) {
+  Deno.test(`examples/runtimes/${example} serves sessions from Redis`, async () => {
+    const redis = await startRedis();
+    try {
+      await serveExample(
+        command(),
+        [...args, `${ROOT}examples/runtimes/${example}`],
+        { REDIS_URL: redis.url },
+      );
+    } finally {
+      await redis.stop();
+    }
+  });
+}
