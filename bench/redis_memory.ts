@@ -29,6 +29,27 @@ function data(i: number) {
   };
 }
 
+/** Runs `count` requests, `PARALLEL` at a time. */
+async function load(
+  app: (request: Request) => Promise<Response>,
+  count: number,
+  query: (i: number) => string,
+): Promise<void> {
+  for (let start = 0; start < count; start += PARALLEL) {
+    await Promise.all(
+      Array.from(
+        { length: Math.min(PARALLEL, count - start) },
+        async (_, j) => {
+          const res = await app(
+            new Request(`http://localhost/?${query(start + j)}`),
+          );
+          if (res.status !== 204) throw new Error(`status ${res.status}`);
+        },
+      ),
+    );
+  }
+}
+
 const server = await startRedis(["--maxmemory-policy", "noeviction"]);
 const r = await createClient({ url: server.url }).connect();
 try {
@@ -63,29 +84,12 @@ try {
     },
   });
 
-  /** Runs `count` requests, `PARALLEL` at a time. */
-  async function load(count: number, query: (i: number) => string) {
-    for (let start = 0; start < count; start += PARALLEL) {
-      await Promise.all(
-        Array.from(
-          { length: Math.min(PARALLEL, count - start) },
-          async (_, j) => {
-            const res = await app(
-              new Request(`http://localhost/?${query(start + j)}`),
-            );
-            if (res.status !== 204) throw new Error(`status ${res.status}`);
-          },
-        ),
-      );
-    }
-  }
-
   const before = await usedMemory();
-  await load(SESSIONS, (i) => `i=${i}`);
+  await load(app, SESSIONS, (i) => `i=${i}`);
   const afterSessions = await usedMemory();
   const sessionRecordBytes = recordBytes;
   // Logins start new sessions (the index entries' cost on top of them).
-  await load(LOGINS, (i) => `i=${i}&login`);
+  await load(app, LOGINS, (i) => `i=${i}&login`);
   const afterLogins = await usedMemory();
   const loginRecordBytes = recordBytes;
   console.log(JSON.stringify({

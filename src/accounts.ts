@@ -7,6 +7,7 @@
  */
 import { decodeRecord, isExpired } from "./_record.ts";
 import { SessionStoreError } from "./errors.ts";
+import { checkUserId } from "./_user_id.ts";
 import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
 import { sessionKey, userSessionKey } from "./session.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
@@ -79,7 +80,7 @@ export async function listSessions(
   userId: string,
   options: ListSessionsOptions = {},
 ): Promise<UserSession[]> {
-  checkUser(userId);
+  checkUserId(userId, "listSessions()");
   const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
   const absolute = options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT;
   const now = Date.now();
@@ -88,13 +89,14 @@ export async function listSessions(
     const id = entry.key[2]!;
     const session = await guard("read", () => store.get(sessionKey(id)));
     const record = session === null ? null : decodeRecord(session.value);
-    if (
-      record === null || record.user !== userId ||
-      isExpired(record, now, idle, absolute)
-    ) {
-      // A stale index entry: its session is gone. Remove it unless it
-      // changed meanwhile (a concurrent login reusing nothing can't, but
-      // the check keeps this safe).
+    if (record !== null && record.user === userId) {
+      // Expired by the given timeouts: not shown, but the entry stays. The
+      // timeouts are the caller's word, not the session's, and an entry
+      // removed here could never be reached by revokeUserSessions() again.
+      if (isExpired(record, now, idle, absolute)) continue;
+    } else {
+      // A stale index entry: its session is gone (or is not this user's).
+      // Remove it unless it changed meanwhile.
       await guard(
         "save",
         () =>
@@ -138,7 +140,7 @@ export async function revokeSession(
   userId: string,
   sessionId: string,
 ): Promise<boolean> {
-  checkUser(userId);
+  checkUserId(userId, "revokeSession()");
   if (typeof sessionId !== "string" || sessionId === "") {
     throw new TypeError(
       `revokeSession() needs a session id, got ${JSON.stringify(sessionId)}`,
@@ -191,7 +193,7 @@ export async function revokeUserSessions(
   userId: string,
   options: RevokeOptions = {},
 ): Promise<number> {
-  checkUser(userId);
+  checkUserId(userId, "revokeUserSessions()");
   const except = options.except ?? null;
   const ids = (await indexEntries(store, userId)).map((e) => e.key[2]!)
     .filter((id) => id !== except);
@@ -213,14 +215,6 @@ async function indexEntries(store: SessionStore, userId: string) {
     }
     return entries;
   });
-}
-
-function checkUser(userId: string): void {
-  if (typeof userId !== "string" || userId === "") {
-    throw new TypeError(
-      `A user id must be a non-empty string, got ${JSON.stringify(userId)}`,
-    );
-  }
 }
 
 async function guard<T>(

@@ -20,6 +20,7 @@ import {
   withWrite,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
+import { checkUserId } from "./_user_id.ts";
 import {
   MissingSessionValueError,
   SessionConflictError,
@@ -168,7 +169,10 @@ export interface Session<T extends object = Record<string, unknown>> {
    * The session's CSRF token, created (and stored) on first use and replaced
    * on login, logout and regenerate. Put it in forms as the `_csrf` field or
    * send it as the `x-csrf-token` header; `withSession(h, { csrf: true })`
-   * checks it.
+   * checks it. For a visitor without a stored session, with `csrf` on (and
+   * `anonymous: "same-origin"`, the default), the token is not a reason to
+   * store one: the session is created only if something else is stored, and
+   * then keeps this token.
    *
    * @returns The token.
    */
@@ -282,6 +286,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  /** A CSRF token handed out without a session, not a reason to create one. */
+  #csrfUnstored = false;
+  /** The session ended with no new one in its place (destroy, full logout). */
+  #ended = false;
 
   constructor(options: ResolvedOptions, https: boolean) {
     this.#options = options;
@@ -411,10 +419,19 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   csrfToken(): string {
     if (this.#state.csrf === null) {
-      this.#writable("csrf token");
       const value = newToken();
       this.#state.csrf = value;
-      this.#ops.push({ kind: "csrf", value });
+      if (
+        this.#id === null && this.#options.csrf?.anonymous === "same-origin"
+      ) {
+        // No session to keep it in: the check lets a token-less request
+        // through on Fetch Metadata / Origin, so a visitor shown a form is
+        // not stored. The token is kept if the session is created anyway.
+        this.#csrfUnstored = true;
+      } else {
+        this.#writable("csrf token");
+        this.#ops.push({ kind: "csrf", value });
+      }
     }
     this.#used = true;
     return this.#state.csrf;
@@ -440,13 +457,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     userId: string,
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    if (typeof userId !== "string" || userId === "") {
-      throw new TypeError(
-        `login() needs a non-empty string user id, got ${
-          JSON.stringify(userId)
-        }`,
-      );
-    }
+    checkUserId(userId, "login()");
     if (metadata !== undefined) {
       if (
         typeof metadata !== "object" || metadata === null ||
@@ -490,22 +501,23 @@ export class RequestSession implements Session<Record<string, unknown>> {
       if (this.#state.user !== null) {
         deletes.push(userSessionKey(this.#state.user, this.#id));
       }
+      // A delete the store did not confirm throws before anything is
+      // forgotten: the cookie stays, so the response cannot claim a
+      // sign-out that did not happen, and the app can say so or retry.
+      // Unless it was applied and its reply lost: then the session is gone,
+      // as asked.
       const key = deletes[0]!;
-      try {
-        await this.#commit(store, [], [], deletes).catch(async (error) => {
-          // Applied with its reply lost: the session is gone, as asked.
-          if (await this.#getQuietly(store, key) !== null) throw error;
-        });
-      } finally {
-        // Even when the store failed, this client forgets the session: the
-        // cookie is cleared and withSession reports the error.
-        this.#reset();
-        this.#cleared = true;
-      }
+      await this.#commit(store, [], [], deletes).catch(async (error) => {
+        if (await this.#getQuietly(store, key) !== null) throw error;
+      });
+      this.#reset();
+      this.#cleared = true;
+      this.#ended = true;
       return;
     }
     this.#reset();
     this.#cleared = true;
+    this.#ended = true;
   }
 
   // ---- driven by withSession ----
@@ -580,6 +592,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       );
     }
     return out;
+  }
+
+  /** Whether this request ended its session without starting another. */
+  get ended(): boolean {
+    return this.#ended && this.#token === null;
   }
 
   /** Whether the response depends on the session cookie. */
@@ -694,7 +711,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #write(inPlace: readonly string[]): Promise<void> {
     const store = await this.#getStore();
     if (this.#id === null) {
-      if (worthStoring(this.#state)) await this.#create(store);
+      const state = this.#state;
+      if (
+        worthStoring(
+          this.#csrfUnstored ? { ...state, csrf: null } : state,
+        )
+      ) await this.#create(store);
       this.#ops = [];
       return;
     }
@@ -714,11 +736,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
       try {
         result = written === undefined
           ? await this.#commit(store, checks, [], [key])
-          : await this.#commit(store, checks, [{
-            key,
-            value: this.#encode(store, written),
-            expireIn: this.#expireIn(state.created, now),
-          }], []);
+          : await this.#commit(
+            store,
+            checks,
+            this.#saveSets(key, this.#encode(store, written), written, now),
+            [],
+          );
       } catch (error) {
         // The store may have applied the commit and lost its reply.
         const fresh = await this.#readQuietly(store, key);
@@ -805,7 +828,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         sets.push({
           key: userSessionKey(state.user, id),
           value: INDEX_VALUE,
-          expireIn,
+          expireIn: this.#hardEnd(now, now),
         });
       }
       this.#dropStale(checks, deletes);
@@ -856,7 +879,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
         data: rotation.keep === null
           ? new Map(state.data)
           : pick(state.data, rotation.keep),
-        flash: new Map(state.flash),
+        // Flash crosses a regenerate only: a message for the signed-in user
+        // must not reach the next visitor of the browser, nor one planted
+        // before a login reach the user after it.
+        flash: rotation.user === undefined ? new Map(state.flash) : new Map(),
         created,
         seen: now,
         user,
@@ -886,40 +912,32 @@ export class RequestSession implements Session<Record<string, unknown>> {
           sets.push({
             key: userSessionKey(user, id),
             value: INDEX_VALUE,
-            expireIn,
+            expireIn: this.#hardEnd(created, now),
           });
         }
       }
-      let result: string | SessionFound | null;
-      try {
-        result = checks.length === 0 && !keep
-          ? ""
-          : keep
-          ? await this.#commitOrFind(
-            store,
-            { checks, sets, deletes },
-            newKey,
-            writeId,
-          )
-          : await this.#commit(store, checks, sets, deletes).catch(
-            async (error) => {
-              // Applied with its reply lost: the old session is gone.
-              if (
-                oldId === null ||
-                await this.#getQuietly(store, sessionKey(oldId)) !== null
-              ) throw error;
-              return "";
-            },
-          );
-      } catch (error) {
-        if (rotation.user === null) {
-          // A logout the store could not record still signs this client
-          // out: its cookie is cleared, and the error is reported.
-          this.#reset();
-          this.#cleared = true;
-        }
-        throw error;
-      }
+      // A rotation the store could not record throws with nothing changed
+      // here: a failed logout leaves the cookie as it was, so the response
+      // cannot tell the browser it was signed out (DESIGN: Failure).
+      const result = checks.length === 0 && !keep
+        ? ""
+        : keep
+        ? await this.#commitOrFind(
+          store,
+          { checks, sets, deletes },
+          newKey,
+          writeId,
+        )
+        : await this.#commit(store, checks, sets, deletes).catch(
+          async (error) => {
+            // Applied with its reply lost: the old session is gone.
+            if (
+              oldId === null ||
+              await this.#getQuietly(store, sessionKey(oldId)) !== null
+            ) throw error;
+            return "";
+          },
+        );
       if (result !== null) {
         this.#stale = undefined;
         if (keep) {
@@ -933,6 +951,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         } else {
           this.#reset();
           this.#cleared = true;
+          this.#ended = true;
         }
         return;
       }
@@ -951,7 +970,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
           // and the store lost the reply); there is nothing to rotate, and
           // it must not come back.
           this.#reset();
-          if (!keep) this.#cleared = true;
+          if (!keep) this.#cleared = this.#ended = true;
           return;
         }
         // A login goes ahead as a fresh session.
@@ -977,7 +996,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const result = await this.#commit(
       store,
       [{ key, versionstamp: this.#versionstamp }],
-      [{ key, value, expireIn: this.#expireIn(this.#state.created, now) }],
+      this.#saveSets(key, value, this.#state, now),
       [],
     );
     // A conflict means another request wrote, which refreshed the time too.
@@ -1126,6 +1145,43 @@ export class RequestSession implements Session<Record<string, unknown>> {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }
     return bytes;
+  }
+
+  /**
+   * The writes of a save or touch: the record, and for a signed-in session
+   * its index entry again, so the entry lives as long as the session can
+   * under the timeouts in force now (they may have grown since the login).
+   * Guarded by the record's check, so a revoked session is not re-indexed.
+   */
+  #saveSets(
+    key: StoreKey,
+    value: Uint8Array,
+    state: SessionState,
+    now: number,
+  ): StoreSet[] {
+    const sets: StoreSet[] = [{
+      key,
+      value,
+      expireIn: this.#expireIn(state.created, now),
+    }];
+    if (state.user !== null) {
+      sets.push({
+        key: userSessionKey(state.user, key[1]!),
+        value: INDEX_VALUE,
+        expireIn: this.#hardEnd(state.created, now),
+      });
+    }
+    return sets;
+  }
+
+  /**
+   * Garbage collection of a user's index entry: the session's hard end, not
+   * its idle deadline. Saves and touches keep a busy session alive without
+   * rewriting the entry, and the index may list more sessions than are live
+   * (stale entries are removed when found), never fewer.
+   */
+  #hardEnd(created: number, now: number): number {
+    return Math.max(1, created + this.#options.absoluteTimeout - now);
   }
 
   #expireIn(created: number, now: number): number {

@@ -19,6 +19,18 @@ export interface MemoryStoreOptions {
    * @default {65536}
    */
   maxValueBytes?: number;
+  /**
+   * The most entries the store holds (sessions and index entries). A flood
+   * of session-creating requests cannot grow the process past it: a commit
+   * that needs room first evicts the least recently written sessions that
+   * no user is signed in to (and any other entry that is not a user's index
+   * entry); sessions of signed-in users are never evicted. When only those
+   * are left, the commit is refused (`withSession` answers 503) and nothing
+   * is lost. Roughly 1 KiB per session.
+   *
+   * @default {100_000}
+   */
+  maxEntries?: number;
 }
 
 interface Slot {
@@ -29,6 +41,8 @@ interface Slot {
 
 /** Entries looked at by the incremental sweep on each commit. */
 const SWEEP_PER_COMMIT = 4;
+/** Entries looked at when a commit finds the store full. */
+const SWEEP_WHEN_FULL = 1024;
 
 /**
  * Keeps sessions in a `Map` in this process, with the same versioned,
@@ -58,7 +72,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       `memoryStore() maxValueBytes must be a positive integer, got ${maxValueBytes}`,
     );
   }
+  const maxEntries = options.maxEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(
+      `memoryStore() maxEntries must be a positive integer, got ${maxEntries}`,
+    );
+  }
   const slots = new Map<string, Slot>();
+  // Entries that may be evicted, least recently used first (a Map keeps
+  // insertion order; a read or write moves its key to the end). Sessions
+  // with a user's index entry are left out.
+  const evictable = new Map<string, true>();
+  // Encoded session key → the index entries that point at it. A session in
+  // here is signed in, so never evicted; when it is collected (expired or
+  // evicted), so are they: an index entry outliving its session is garbage.
+  const indexes = new Map<string, Set<string>>();
   // Descendants by each non-empty proper prefix, so listing a prefix such as
   // one user's sessions does not scan the whole map.
   const descendants = new Map<string, Set<string>>();
@@ -69,13 +97,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const slot = slots.get(id);
     if (slot === undefined) return undefined;
     if (slot.expiresAt <= now) {
-      remove(id);
+      collect(id);
       return undefined;
     }
     return slot;
   }
 
+  /** Removes an entry that expired or was evicted, with its index entries. */
+  function collect(id: string): void {
+    const pointing = indexes.get(id);
+    remove(id);
+    if (pointing !== undefined) { for (const index of pointing) remove(index); }
+  }
+
   function remove(id: string): void {
+    evictable.delete(id);
+    const session = indexedSession(id);
+    if (session !== undefined) {
+      const pointing = indexes.get(session);
+      pointing?.delete(id);
+      if (pointing?.size === 0) {
+        indexes.delete(session);
+        // No longer signed in: evictable again, if it is still there.
+        if (slots.has(session)) evictable.set(session, true);
+      }
+    }
     if (!slots.delete(id)) return;
     for (const prefix of ancestors(id)) {
       const ids = descendants.get(prefix);
@@ -84,22 +130,52 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     }
   }
 
-  function sweepSome(now: number): void {
-    for (let i = 0; i < SWEEP_PER_COMMIT; i++) {
+  function sweepSome(now: number, count: number): void {
+    for (let i = 0; i < count; i++) {
       sweep ??= slots.entries();
       const next = sweep.next();
       if (next.done) {
         sweep = undefined;
         return;
       }
-      if (next.value[1].expiresAt <= now) remove(next.value[0]);
+      if (next.value[1].expiresAt <= now) collect(next.value[0]);
     }
+  }
+
+  /**
+   * Evicts `excess` entries, least recently written first, sparing those the
+   * commit itself writes or deletes; `false` when not enough can go.
+   */
+  function makeRoom(
+    excess: number,
+    written: ReadonlySet<string>,
+    deleted: ReadonlySet<string>,
+    now: number,
+  ): boolean {
+    // Expired entries go first, signed-in ones included; a longer sweep
+    // than a commit's, still bounded, so a full store recovers by itself as
+    // its sessions expire.
+    const before = slots.size;
+    sweepSome(now, SWEEP_WHEN_FULL);
+    excess -= before - slots.size;
+    if (excess <= 0) return true;
+    const victims: string[] = [];
+    for (const id of evictable.keys()) {
+      if (victims.length === excess) break;
+      if (!written.has(id) && !deleted.has(id)) victims.push(id);
+    }
+    if (victims.length < excess) return false;
+    for (const id of victims) collect(id);
+    return true;
   }
 
   return {
     maxValueBytes,
     get(key: StoreKey): Promise<StoreEntry | null> {
-      const slot = live(encode(key), Date.now());
+      const id = encode(key);
+      const slot = live(id, Date.now());
+      // A session being read is in use: the last to be evicted.
+      if (slot !== undefined && evictable.delete(id)) evictable.set(id, true);
       return Promise.resolve(
         slot === undefined
           ? null
@@ -123,11 +199,43 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           );
         }
       }
+      const setIds = change.sets.map((set) => encode(set.key));
+      const deleteIds = change.deletes.map(encode);
+      // The size after this commit; room is made before anything is applied,
+      // so a refused commit changes nothing.
+      const written = new Set(setIds);
+      let after = slots.size;
+      for (const id of new Set(deleteIds)) {
+        if (!written.has(id) && slots.has(id)) after--;
+      }
+      for (const id of written) if (!slots.has(id)) after++;
+      if (
+        after > maxEntries &&
+        !makeRoom(after - maxEntries, written, new Set(deleteIds), now)
+      ) {
+        return Promise.reject(
+          new RangeError(
+            `memoryStore() is full: ${slots.size} entries of maxEntries ${maxEntries}, all of them signed-in sessions or their index entries`,
+          ),
+        );
+      }
+      for (const id of deleteIds) remove(id);
       version++;
       const versionstamp = version.toString(16).padStart(20, "0");
-      for (const key of change.deletes) remove(encode(key));
-      for (const set of change.sets) {
-        const id = encode(set.key);
+      for (const [i, set] of change.sets.entries()) {
+        const id = setIds[i]!;
+        const session = indexedSession(id);
+        if (session !== undefined) {
+          let pointing = indexes.get(session);
+          if (pointing === undefined) {
+            indexes.set(session, pointing = new Set());
+          }
+          pointing.add(id);
+          evictable.delete(session);
+        } else if (!indexes.has(id)) {
+          evictable.delete(id);
+          evictable.set(id, true);
+        }
         // A copy, so a caller that reuses its buffer cannot change what is stored.
         slots.set(id, {
           value: set.value.slice(),
@@ -140,7 +248,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           ids.add(id);
         }
       }
-      sweepSome(now);
+      sweepSome(now, SWEEP_PER_COMMIT);
       return Promise.resolve(versionstamp);
     },
     async *list(prefix: StoreKey): AsyncIterable<StoreEntry> {
@@ -159,6 +267,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
     },
   };
+}
+
+/**
+ * For a user's index entry (`["user", user, id]`), the encoded key of the
+ * session it points at; `undefined` for any other key.
+ */
+function indexedSession(id: string): string | undefined {
+  if (!id.startsWith("4:user")) return undefined;
+  const key = decode(id);
+  return key.length === 3 ? encode(["session", key[2]!]) : undefined;
 }
 
 // Keys as strings: each part as its length, ":" and itself. Injective, cheap
