@@ -24,12 +24,22 @@
  *
  * Options: `--seconds=3` measured per row, `--warmup=1`, `--repeat=2`,
  * `--connections=32`, `--pipelining=8` (Deno rows; Bun rows use 1),
- * `--only=id,id` (row ids below, and `memory`), `--no-bun`,
+ * `--only=id,id` (row ids below and in bench/redis.ts, `memory`, `redis-memory`), `--no-bun`,
  * `--out=bench/RESULTS.md` (`--out=-`: print only), `--profile=DIR` (Deno
  * servers write a V8 CPU profile there).
  *
  * @module
  */
+import {
+  measureRedisMemory,
+  REDIS_BASELINE,
+  REDIS_ROWS,
+  REDIS_TARGETS,
+  redisMemoryLine,
+  redisUrl,
+  stopRedis,
+} from "./redis.ts";
+
 const OPTIONS = {
   seconds: "3",
   warmup: "1",
@@ -189,6 +199,7 @@ const ROWS: Row[] = [
     ...BUN,
     mode: "write-kv",
   },
+  ...REDIS_ROWS,
 ];
 
 interface Load {
@@ -388,7 +399,10 @@ async function load(
 async function measure(row: Row): Promise<Result> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   try {
-    const server = await startServer(row, `${dir}/sessions.db`);
+    const server = await startServer(
+      row,
+      row.mode.startsWith("redis-") ? await redisUrl() : `${dir}/sessions.db`,
+    );
     try {
       const result = await load(row, server, dir);
       const cpu = result.cpu ?? undefined;
@@ -424,27 +438,31 @@ if (!args.bun || bunPath === undefined) {
 const started = Date.now();
 const loadBefore = Deno.loadavg();
 const rounds = new Map<string, Result[]>();
-for (let round = 1; round <= REPEAT; round++) {
-  for (const row of rows) {
-    const result = await measure(row);
-    const list = rounds.get(row.id) ?? [];
-    list.push(result);
-    rounds.set(row.id, list);
-    const hot = result.hot
-      ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
-      : "";
-    console.error(
-      `${round}/${REPEAT} ${row.id.padEnd(19)}${
-        rps(result).toFixed(0).padStart(7)
-      } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
-        result.load.p99.toFixed(2)
-      } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
-        result.load.non2xx + result.load.errors > 0
-          ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
-          : ""
-      }${hot}`,
-    );
+try {
+  for (let round = 1; round <= REPEAT; round++) {
+    for (const row of rows) {
+      const result = await measure(row);
+      const list = rounds.get(row.id) ?? [];
+      list.push(result);
+      rounds.set(row.id, list);
+      const hot = result.hot
+        ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
+        : "";
+      console.error(
+        `${round}/${REPEAT} ${row.id.padEnd(19)}${
+          rps(result).toFixed(0).padStart(7)
+        } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
+          result.load.p99.toFixed(2)
+        } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
+          result.load.non2xx + result.load.errors > 0
+            ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
+            : ""
+        }${hot}`,
+      );
+    }
   }
+} finally {
+  await stopRedis(); // also when a row failed
 }
 const loadAfter = Deno.loadavg();
 
@@ -506,6 +524,9 @@ for (const [id, list] of rounds) {
 
 const memory = only === undefined || only.has("memory")
   ? await measureMemory()
+  : undefined;
+const redisMemory = only === undefined || only.has("redis-memory")
+  ? await measureRedisMemory(rootPath)
   : undefined;
 
 function rps(result: Result): number {
@@ -620,6 +641,7 @@ const TARGETS: Target[] = [
     baseline: "bun-raw-cas",
     target: 0.85,
   },
+  ...REDIS_TARGETS,
 ];
 
 /** The ratio a row's baseline is compared by in the table. */
@@ -640,6 +662,7 @@ const BASELINE: Record<string, string> = {
   "bun-anon": "bun-bare",
   "bun-read-kv": "bun-raw-read",
   "bun-write-kv": "bun-raw-cas",
+  ...REDIS_BASELINE,
 };
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -803,6 +826,7 @@ if (memory) {
     } bytes per session** (V8 heap + external memory after GC, divided by the sessions; \`deno run --v8-flags=--expose-gc bench/memory.ts\`).`,
   );
 }
+if (redisMemory) lines.push("", redisMemoryLine(redisMemory));
 const report = lines.join("\n") + "\n";
 if (args.out === "-") console.log(report);
 else {
