@@ -34,6 +34,7 @@ if (import.meta.main) {
   try {
     demo = await startDemo({
       kvPath: join(config.dataDir, "sessions.db"),
+      redisUrl: config.redisUrl,
       hostname: config.hostname,
       httpPort: config.httpPort,
       https: certificate && { port: config.httpsPort!, certificate },
@@ -59,7 +60,11 @@ if (import.meta.main) {
           : ""),
     );
   }
-  console.log(`Sessions are kept in ${join(config.dataDir, "sessions.db")}`);
+  console.log(
+    `Sessions are kept in ${
+      config.redisUrl ?? join(config.dataDir, "sessions.db")
+    }`,
+  );
   console.log("Press Ctrl+C to stop.");
   const stop = async () => {
     await demo.close();
