@@ -13,21 +13,11 @@
 import { createClient } from "redis";
 import { getSession, redisStore, withSession } from "../mod.ts";
 import { startRedis } from "../tests/conformance/_redis.ts";
+import { sessionData } from "./_session_data.ts";
 
 const SESSIONS = 100_000;
 const LOGINS = 10_000;
 const PARALLEL = 64;
-
-/** About 200 bytes of JSON, different in every session (bench/memory.ts). */
-function data(i: number) {
-  return {
-    language: "en",
-    user: { name: `User number ${i}`, email: `user${i}@example.com` },
-    cart: [1000 + i, 2000 + i, 3000 + i],
-    csrf: `csrf-${i.toString(36).padStart(24, "0")}`,
-    lastPage: `/products/${i % 997}/details?tab=reviews`,
-  };
-}
 
 /** Runs `count` requests, `PARALLEL` at a time. */
 async function load(
@@ -60,15 +50,15 @@ try {
   };
   let recordBytes = 0;
   const app = withSession(async (req) => {
-    const session = getSession<ReturnType<typeof data>>(req);
+    const session = getSession<ReturnType<typeof sessionData>>(req);
     const url = new URL(req.url);
     const i = Number(url.searchParams.get("i"));
     if (url.searchParams.has("login")) {
       await session.login(`user-${i % (LOGINS / 10)}`, { device: "bench" });
       return new Response(null, { status: 204 });
     }
-    for (const [key, value] of Object.entries(data(i))) {
-      session.set(key as keyof ReturnType<typeof data>, value as never);
+    for (const [key, value] of Object.entries(sessionData(i))) {
+      session.set(key as keyof ReturnType<typeof sessionData>, value as never);
     }
     return new Response(null, { status: 204 });
   }, {
@@ -96,7 +86,7 @@ try {
     sessions: SESSIONS,
     perSession: Math.round((afterSessions - before) / SESSIONS),
     recordBytes: sessionRecordBytes,
-    dataBytes: JSON.stringify(data(SESSIONS - 1)).length,
+    dataBytes: JSON.stringify(sessionData(SESSIONS - 1)).length,
     logins: LOGINS,
     perLogin: Math.round((afterLogins - afterSessions) / LOGINS),
     loginRecordBytes,

@@ -508,7 +508,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
       // as asked.
       const key = deletes[0]!;
       await this.#commit(store, [], [], deletes).catch(async (error) => {
-        if (await this.#getQuietly(store, key) !== null) throw error;
+        if (await quietly(this.#get(store, key)) !== null) throw error;
       });
       this.#reset();
       this.#cleared = true;
@@ -744,7 +744,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
           );
       } catch (error) {
         // The store may have applied the commit and lost its reply.
-        const fresh = await this.#readQuietly(store, key);
+        const fresh = await quietly(this.#read(store, key));
         if (
           written === undefined ? fresh !== null : !this.#adopt(fresh, writeId)
         ) {
@@ -933,7 +933,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
             // Applied with its reply lost: the old session is gone.
             if (
               oldId === null ||
-              await this.#getQuietly(store, sessionKey(oldId)) !== null
+              await quietly(this.#get(store, sessionKey(oldId))) !== null
             ) throw error;
             return "";
           },
@@ -1063,30 +1063,6 @@ export class RequestSession implements Session<Record<string, unknown>> {
       : null;
   }
 
-  /** A read after a failed commit: `undefined` when it fails too (the
-   * commit's error is the one to report). */
-  async #readQuietly(
-    store: SessionStore,
-    key: StoreKey,
-  ): Promise<SessionFound | null | undefined> {
-    try {
-      return await this.#read(store, key);
-    } catch {
-      return undefined;
-    }
-  }
-
-  async #getQuietly(
-    store: SessionStore,
-    key: StoreKey,
-  ): Promise<StoreEntry | null | undefined> {
-    try {
-      return await this.#get(store, key);
-    } catch {
-      return undefined;
-    }
-  }
-
   /**
    * Commits a change that writes `key` as write `writeId`. When the store
    * reports a conflict or throws, the change may still have been applied
@@ -1100,7 +1076,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     writeId: string,
   ): Promise<string | SessionFound | null> {
     const mine = async (): Promise<SessionFound | null> => {
-      const fresh = await this.#readQuietly(store, key);
+      const fresh = await quietly(this.#read(store, key));
       return fresh && fresh.record.writes.includes(writeId) ? fresh : null;
     };
     let result: string | null;
@@ -1199,6 +1175,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#handed = undefined;
     this.#forced = false;
     this.#wrote = true;
+  }
+}
+
+/** A read after a failed commit: `undefined` when it fails too (the commit's
+ * error is the one to report). */
+async function quietly<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch {
+    return undefined;
   }
 }
 
