@@ -5,7 +5,7 @@ import { openKv } from "@deno/kv";
 import { getSession, kvStore, withSession } from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
-import { Bun, type BunServer, type BunTest } from "./_bun.ts";
+import { Bun, type BunRequest, type BunServer, type BunTest } from "./_bun.ts";
 
 // `bun test` resolves this free name to bun:test's `test`.
 declare const test: BunTest;
@@ -24,9 +24,10 @@ test("Bun.serve: fetch and routes forms share sessions; server passes through", 
       `visit ${visits} from ${server.requestIP(req)?.address}`,
     );
   }, { store });
-  const user = withSession((req: Request) => {
-    // Bun's routes give a BunRequest with the route's params.
-    const { id } = (req as Request & { params: { id: string } }).params;
+  const user = withSession((req: BunRequest<"/users/:id">) => {
+    // Bun's routes give a BunRequest with the route's params; withSession
+    // keeps that type.
+    const { id } = req.params;
     getSession<Data>(req).set("user", id);
     return new Response(`user ${id}`);
   }, { store });
