@@ -32,6 +32,7 @@ export {
   getSession,
   withSession,
 } from "./src/with_session.ts";
+export { defineSession, type SessionDefinition } from "./src/define_session.ts";
 export {
   listSessions,
   type ListSessionsOptions,
