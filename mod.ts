@@ -43,6 +43,7 @@ export {
 } from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
 export type { SameSite, SessionOptions } from "./src/options.ts";
+export { presets, type SessionPresets } from "./src/presets.ts";
 export {
   MissingSessionValueError,
   SessionConflictError,

@@ -12,9 +12,12 @@ const MANY: CookieLookup = { kind: "many" };
 /**
  * Finds the cookie named exactly `name` (case-sensitive). Total and linear:
  * any header string gives an answer and nothing throws. Pairs are split on
- * `;` and on `,`, the separator `Headers.get` uses to join several Cookie
- * lines. More than one cookie of the name is reported as "many", never
- * resolved by order, because a sibling subdomain can plant a second one.
+ * `;` only: a value is everything after the first `=` up to the next `;`,
+ * commas included. (A comma split would let a cookie planted over plain HTTP
+ * from another port or a sibling subdomain, `x=1,__Host-session=T`, pose as
+ * a `__Host-` cookie; Deno and Bun join repeated Cookie lines with `; `.)
+ * More than one cookie of the name is reported as "many", never resolved by
+ * order, because a sibling subdomain can plant a second one.
  */
 export function findCookie(header: string | null, name: string): CookieLookup {
   if (header === null || header.indexOf(name) === -1) return NONE;
@@ -28,7 +31,7 @@ export function findCookie(header: string | null, name: string): CookieLookup {
     let eq = -1;
     while (end < length) {
       const c = header.charCodeAt(end);
-      if (c === 59 /* ; */ || c === 44 /* , */) break;
+      if (c === 59 /* ; */) break;
       if (c === 61 /* = */ && eq === -1) eq = end;
       end++;
     }

@@ -7,6 +7,7 @@
  */
 import { decodeRecord, isExpired } from "./_record.ts";
 import { SessionStoreError } from "./errors.ts";
+import { checkUserId } from "./_user_id.ts";
 import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
 import { sessionKey, userSessionKey } from "./session.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
@@ -79,7 +80,7 @@ export async function listSessions(
   userId: string,
   options: ListSessionsOptions = {},
 ): Promise<UserSession[]> {
-  checkUser(userId);
+  checkUserId(userId, "listSessions()");
   const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
   const absolute = options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT;
   const now = Date.now();
@@ -138,7 +139,7 @@ export async function revokeSession(
   userId: string,
   sessionId: string,
 ): Promise<boolean> {
-  checkUser(userId);
+  checkUserId(userId, "revokeSession()");
   if (typeof sessionId !== "string" || sessionId === "") {
     throw new TypeError(
       `revokeSession() needs a session id, got ${JSON.stringify(sessionId)}`,
@@ -191,7 +192,7 @@ export async function revokeUserSessions(
   userId: string,
   options: RevokeOptions = {},
 ): Promise<number> {
-  checkUser(userId);
+  checkUserId(userId, "revokeUserSessions()");
   const except = options.except ?? null;
   const ids = (await indexEntries(store, userId)).map((e) => e.key[2]!)
     .filter((id) => id !== except);
@@ -213,14 +214,6 @@ async function indexEntries(store: SessionStore, userId: string) {
     }
     return entries;
   });
-}
-
-function checkUser(userId: string): void {
-  if (typeof userId !== "string" || userId === "") {
-    throw new TypeError(
-      `A user id must be a non-empty string, got ${JSON.stringify(userId)}`,
-    );
-  }
 }
 
 async function guard<T>(

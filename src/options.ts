@@ -28,7 +28,9 @@ export interface SessionOptions {
    */
   cookieName?: string;
   /**
-   * A session unused for this long is gone.
+   * A session unused for this long is gone. At most `absoluteTimeout`; when
+   * only `absoluteTimeout` is given and it is shorter than the default, the
+   * idle timeout defaults to it.
    *
    * @default {3_600_000} (1 hour)
    */
@@ -48,11 +50,22 @@ export interface SessionOptions {
   touchInterval?: number;
   /**
    * Cookie lifetime. Absent: a browser-session cookie, dropped when the
-   * browser closes. At most 400 days, the browsers' cap.
+   * browser closes. From 1 second to `absoluteTimeout` (a cookie that
+   * outlives its session only carries a dead token) and at most 400 days,
+   * the browsers' cap.
    *
    * @default {undefined}
    */
   cookieMaxAge?: number;
+  /**
+   * Accept `idleTimeout` and `absoluteTimeout` under one second. Durations
+   * are milliseconds, so a sub-second timeout is almost always seconds typed
+   * as milliseconds (`idleTimeout: 1800` for half an hour) and is refused
+   * unless this is set: for tests that let sessions expire in real time.
+   *
+   * @default {false}
+   */
+  allowShortTimeouts?: boolean;
   /**
    * The cookie's `SameSite` attribute. `"None"` needs a `Secure` cookie, so
    * it requires `httpsOnly: true`.
@@ -81,12 +94,28 @@ export interface SessionOptions {
    */
   persistentFieldsOnLogout?: readonly string[];
   /**
-   * Take the request's scheme from `X-Forwarded-Proto` / `Forwarded`: only
-   * behind a proxy that sets them.
+   * Take the request's scheme from `Forwarded: proto=` (or, without it,
+   * `X-Forwarded-Proto`), only behind proxies that set them. The value is
+   * the number of proxies in front of the app, and the element that the
+   * outermost of them wrote counts: `true` (or `1`) reads the right-most
+   * element, the one written by the proxy the app's connection comes from;
+   * `2` the second from the right, and so on. Elements further left come
+   * from the client, which can send any. A header with fewer elements than
+   * the hop count is ignored (the URL's scheme counts).
    *
    * @default {false}
    */
-  trustProxy?: boolean;
+  trustProxy?: boolean | number;
+  /**
+   * Send `Clear-Site-Data: "cookies"` when a session ends without a new one
+   * taking its place (`destroy()`, and `logout()` when no
+   * `persistentFieldsOnLogout` value is kept), so the browser drops every
+   * cookie of the site, including ones the app set itself. Not sent when a
+   * new session cookie is issued in the same response, which it would clear.
+   *
+   * @default {false}
+   */
+  clearSiteData?: boolean;
   /**
    * Reject unsafe-method requests (POST, PUT, PATCH, DELETE, …) with 403
    * before the handler runs, unless they carry the session's
@@ -126,7 +155,9 @@ export interface ResolvedOptions {
   readonly httpsOnly: boolean;
   readonly persistentFieldsOnLogin: readonly string[];
   readonly persistentFieldsOnLogout: readonly string[];
-  readonly trustProxy: boolean;
+  /** Trusted proxy hops; 0 when `trustProxy` is off. */
+  readonly trustProxy: number;
+  readonly clearSiteData: boolean;
   readonly csrf: boolean;
   readonly maxAttempts: number;
   readonly onError: (
@@ -144,6 +175,8 @@ export const DEFAULT_ABSOLUTE_TIMEOUT = DAY;
 const MAX_COOKIE_AGE = 400 * DAY;
 /** A longer timeout is almost certainly a unit mistake (seconds vs ms). */
 const MAX_TIMEOUT = 400 * DAY;
+/** A shorter one too, the other way round: refused without allowShortTimeouts. */
+const SHORTEST_TIMEOUT = 1000;
 /** RFC 6265 token characters. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -183,28 +216,49 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `cookieName is ${cookieName.length} characters; its cookie would exceed the 4096 bytes browsers accept: use a shorter name`,
     );
   }
-  const idleTimeout = duration(
-    "idleTimeout",
-    options.idleTimeout,
-    DEFAULT_IDLE_TIMEOUT,
-    MAX_TIMEOUT,
-  );
+  for (const name of ["allowShortTimeouts", "clearSiteData"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(
+        `${name} must be true or false, got ${String(value)}`,
+      );
+    }
+  }
+  const shortest = options.allowShortTimeouts ? 1 : SHORTEST_TIMEOUT;
   const absoluteTimeout = duration(
     "absoluteTimeout",
     options.absoluteTimeout,
     DEFAULT_ABSOLUTE_TIMEOUT,
     MAX_TIMEOUT,
+    shortest,
   );
+  const idleTimeout = duration(
+    "idleTimeout",
+    options.idleTimeout,
+    Math.min(DEFAULT_IDLE_TIMEOUT, absoluteTimeout),
+    MAX_TIMEOUT,
+    shortest,
+  );
+  if (idleTimeout > absoluteTimeout) {
+    throw new RangeError(
+      `idleTimeout (${idleTimeout} ms) is longer than absoluteTimeout (${absoluteTimeout} ms), so it could never take effect: lower idleTimeout or raise absoluteTimeout`,
+    );
+  }
   const touchInterval = duration(
     "touchInterval",
     options.touchInterval,
-    300_000,
+    Math.min(300_000, idleTimeout),
     idleTimeout,
     0,
   );
   const cookieMaxAge = options.cookieMaxAge === undefined
     ? undefined
     : duration("cookieMaxAge", options.cookieMaxAge, 0, MAX_COOKIE_AGE, 1000);
+  if (cookieMaxAge !== undefined && cookieMaxAge > absoluteTimeout) {
+    throw new RangeError(
+      `cookieMaxAge (${cookieMaxAge} ms) is longer than absoluteTimeout (${absoluteTimeout} ms): the cookie would outlive its session and carry a dead token; lower cookieMaxAge or raise absoluteTimeout`,
+    );
+  }
   const sameSite = options.sameSite ?? "Lax";
   if (sameSite !== "Strict" && sameSite !== "Lax" && sameSite !== "None") {
     throw new TypeError(
@@ -213,7 +267,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       }`,
     );
   }
-  for (const name of ["httpsOnly", "trustProxy", "csrf"] as const) {
+  for (const name of ["httpsOnly", "csrf"] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(
@@ -227,6 +281,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `sameSite "None" needs a Secure cookie, which plain HTTP cannot carry: set httpsOnly: true, or use "Lax"`,
     );
   }
+  const trustProxy = proxyHops(options.trustProxy);
   const maxAttempts = options.maxAttempts ?? 32;
   if (
     !Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000
@@ -257,7 +312,8 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       "persistentFieldsOnLogout",
       options.persistentFieldsOnLogout,
     ),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy,
+    clearSiteData: options.clearSiteData ?? false,
     csrf: options.csrf ?? false,
     maxAttempts,
     onError,
@@ -277,9 +333,32 @@ function duration(
       `${name} must be a number of milliseconds, got ${String(value)}`,
     );
   }
+  if (min === SHORTEST_TIMEOUT && value > 0 && value < min) {
+    throw new RangeError(
+      `${name} is ${value} ms: durations are milliseconds, so this is under a second (for ${value} seconds write ${
+        value * 1000
+      }); sub-second timeouts are refused unless allowShortTimeouts: true is set, for tests`,
+    );
+  }
   if (value < min || value > max) {
     throw new RangeError(
       `${name} must be from ${min} to ${max} milliseconds, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function proxyHops(value: boolean | number | undefined): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 1;
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 ||
+    value > 16
+  ) {
+    throw new TypeError(
+      `trustProxy must be true, false or the number of proxies in front of the app (1 to 16), got ${
+        String(value)
+      }`,
     );
   }
   return value;

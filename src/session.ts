@@ -18,6 +18,7 @@ import {
   type SessionState,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
+import { checkUserId } from "./_user_id.ts";
 import {
   MissingSessionValueError,
   SessionConflictError,
@@ -270,6 +271,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  /** The session ended with no new one in its place (destroy, full logout). */
+  #ended = false;
 
   constructor(options: ResolvedOptions, https: boolean) {
     this.#options = options;
@@ -428,13 +431,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     userId: string,
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    if (typeof userId !== "string" || userId === "") {
-      throw new TypeError(
-        `login() needs a non-empty string user id, got ${
-          JSON.stringify(userId)
-        }`,
-      );
-    }
+    checkUserId(userId, "login()");
     if (metadata !== undefined) {
       if (
         typeof metadata !== "object" || metadata === null ||
@@ -478,18 +475,18 @@ export class RequestSession implements Session<Record<string, unknown>> {
       if (this.#state.user !== null) {
         deletes.push(userSessionKey(this.#state.user, this.#id));
       }
-      try {
-        await this.#commit(store, [], [], deletes);
-      } finally {
-        // Even when the store failed, this client forgets the session: the
-        // cookie is cleared and withSession reports the error.
-        this.#reset();
-        this.#cleared = true;
-      }
+      // A delete the store did not confirm throws before anything is
+      // forgotten: the cookie stays, so the response cannot claim a
+      // sign-out that did not happen, and the app can say so or retry.
+      await this.#commit(store, [], [], deletes);
+      this.#reset();
+      this.#cleared = true;
+      this.#ended = true;
       return;
     }
     this.#reset();
     this.#cleared = true;
+    this.#ended = true;
   }
 
   // ---- driven by withSession ----
@@ -564,6 +561,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       );
     }
     return out;
+  }
+
+  /** Whether this request ended its session without starting another. */
+  get ended(): boolean {
+    return this.#ended && this.#token === null;
   }
 
   /** Whether the response depends on the session cookie. */
@@ -750,7 +752,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         sets.push({
           key: userSessionKey(state.user, id),
           value: INDEX_VALUE,
-          expireIn,
+          expireIn: this.#hardEnd(now, now),
         });
       }
       this.#dropStale(checks, deletes);
@@ -793,7 +795,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
         data: rotation.keep === null
           ? new Map(state.data)
           : pick(state.data, rotation.keep),
-        flash: new Map(state.flash),
+        // Flash crosses a regenerate only: a message for the signed-in user
+        // must not reach the next visitor of the browser, nor one planted
+        // before a login reach the user after it.
+        flash: rotation.user === undefined ? new Map(state.flash) : new Map(),
         created,
         seen: now,
         user,
@@ -822,24 +827,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
           sets.push({
             key: userSessionKey(user, id),
             value: INDEX_VALUE,
-            expireIn,
+            expireIn: this.#hardEnd(created, now),
           });
         }
       }
-      let result: string | null;
-      try {
-        result = checks.length === 0 && !keep
-          ? ""
-          : await this.#commit(store, checks, sets, deletes);
-      } catch (error) {
-        if (rotation.user === null) {
-          // A logout the store could not record still signs this client
-          // out: its cookie is cleared, and the error is reported.
-          this.#reset();
-          this.#cleared = true;
-        }
-        throw error;
-      }
+      // A rotation the store could not record throws with nothing changed
+      // here: a failed logout leaves the cookie as it was, so the response
+      // cannot tell the browser it was signed out (DESIGN: Failure).
+      const result = checks.length === 0 && !keep
+        ? ""
+        : await this.#commit(store, checks, sets, deletes);
       if (result !== null) {
         this.#stale = undefined;
         if (keep) {
@@ -851,6 +848,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         } else {
           this.#reset();
           this.#cleared = true;
+          this.#ended = true;
         }
         return;
       }
@@ -976,6 +974,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }
     return bytes;
+  }
+
+  /**
+   * Garbage collection of a user's index entry: the session's hard end, not
+   * its idle deadline. Saves and touches keep a busy session alive without
+   * rewriting the entry, and the index may list more sessions than are live
+   * (stale entries are removed when found), never fewer.
+   */
+  #hardEnd(created: number, now: number): number {
+    return Math.max(1, created + this.#options.absoluteTimeout - now);
   }
 
   #expireIn(created: number, now: number): number {

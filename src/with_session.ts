@@ -64,7 +64,7 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     request: Request,
     session: RequestSession,
   ): Promise<Response> {
-    return finish(await onError(error, request), session);
+    return finish(await onError(error, request), session, resolved);
   }
 
   /** Saves after the handler; synchronous when there is nothing to store. */
@@ -79,9 +79,9 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     } catch (error) {
       return failed(error, request, session);
     }
-    if (saving === undefined) return finish(response, session);
+    if (saving === undefined) return finish(response, session, resolved);
     return saving.then(
-      () => finish(response, session),
+      () => finish(response, session, resolved),
       (error) => failed(error, request, session),
     );
   }
@@ -282,50 +282,75 @@ function csrfRefused(reason: string): Response {
 }
 
 function isHttps(request: Request, options: ResolvedOptions): boolean {
-  if (options.trustProxy) {
-    const proto = forwardedProto(request.headers);
+  if (options.trustProxy > 0) {
+    const proto = forwardedProto(request.headers, options.trustProxy);
     if (proto !== undefined) return proto === "https";
   }
   return request.url.startsWith("https:");
 }
 
-/** The scheme a trusted proxy reports: `Forwarded: proto=` first, then `X-Forwarded-Proto`. */
-function forwardedProto(headers: Headers): string | undefined {
-  const forwarded = headers.get("forwarded");
-  if (forwarded !== null) {
-    // The first element is the one the client-facing proxy wrote.
-    const first = forwarded.split(",")[0]!;
-    for (const pair of first.split(";")) {
+/**
+ * The scheme the trusted proxies report: `Forwarded: proto=` first, then
+ * `X-Forwarded-Proto`. Proxies append, so the element `hops` from the right
+ * is the one the outermost trusted proxy wrote; anything left of it came
+ * from the client.
+ */
+function forwardedProto(headers: Headers, hops: number): string | undefined {
+  const forwarded = trustedElement(headers.get("forwarded"), hops);
+  if (forwarded !== undefined) {
+    for (const pair of forwarded.split(";")) {
       const eq = pair.indexOf("=");
       if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
         return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
       }
     }
   }
-  const xfp = headers.get("x-forwarded-proto");
-  if (xfp !== null) return xfp.split(",")[0]!.trim().toLowerCase();
-  return undefined;
+  return trustedElement(headers.get("x-forwarded-proto"), hops)?.trim()
+    .toLowerCase();
 }
 
-function finish(response: Response, session: RequestSession): Response {
+/** The element `hops` from the right of a comma-separated header. */
+function trustedElement(
+  value: string | null,
+  hops: number,
+): string | undefined {
+  if (value === null) return undefined;
+  const elements = value.split(",");
+  return elements.length < hops ? undefined : elements[elements.length - hops];
+}
+
+function finish(
+  response: Response,
+  session: RequestSession,
+  options: ResolvedOptions,
+): Response {
   const cookies = session.cookies();
-  if (cookies.length === 0 && !session.used) return response;
+  const clearSiteData = options.clearSiteData && session.ended;
+  if (cookies.length === 0 && !session.used && !clearSiteData) return response;
   let headers = response.headers;
   try {
-    writeHeaders(headers, cookies, session.used);
+    writeHeaders(headers, cookies, session.used, clearSiteData);
   } catch {
     // Immutable headers (Response.redirect(), fetch() results): copy once.
     response = new Response(response.body, response);
     headers = response.headers;
-    writeHeaders(headers, cookies, session.used);
+    writeHeaders(headers, cookies, session.used, clearSiteData);
   }
   return response;
 }
+
+/** Headers that tell CDNs and other shared caches how long to keep a response. */
+const SHARED_CACHE_HEADERS = [
+  "cdn-cache-control",
+  "surrogate-control",
+  "cloudflare-cdn-cache-control",
+];
 
 function writeHeaders(
   headers: Headers,
   cookies: string[],
   used: boolean,
+  clearSiteData: boolean,
 ): void {
   if (used) {
     const vary = headers.get("vary");
@@ -334,12 +359,19 @@ function writeHeaders(
       headers.set("vary", `${vary}, Cookie`);
     }
   }
-  if (cookies.length === 0) return;
-  for (const cookie of cookies) headers.append("set-cookie", cookie);
-  // Shared caches must never store a response that hands out a session.
+  if (clearSiteData) headers.set("clear-site-data", '"cookies"');
+  if (cookies.length > 0) {
+    for (const cookie of cookies) headers.append("set-cookie", cookie);
+  } else if (!used) return;
+  // A response that hands out a session, or that shows one, is this
+  // browser's alone: no shared cache (proxy, CDN) may store it.
+  for (const name of SHARED_CACHE_HEADERS) headers.delete(name);
   const cacheControl = headers.get("cache-control");
   if (cacheControl === null) {
-    headers.set("cache-control", "private, no-store");
+    headers.set(
+      "cache-control",
+      cookies.length > 0 ? "private, no-store" : "private",
+    );
   } else if (!/(^|,)\s*(private|no-store)\b/i.test(cacheControl)) {
     const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) =>
       d !== "" && !/^(public|s-maxage\s*=.*)$/i.test(d)

@@ -220,7 +220,10 @@ for (const fixture of STORES) {
   Deno.test(`Accounts: an expired session's index entry is ignored and cleaned (${fixture.name})`, async () => {
     const { store, close } = await fixture.open();
     try {
-      const { app } = accountApp(store, { idleTimeout: 30 });
+      const { app } = accountApp(store, {
+        idleTimeout: 30,
+        allowShortTimeouts: true,
+      });
       await new Browser(app).fetch("http://localhost/login?u=hal");
       assert.equal((await indexOf(store, "hal")).length, 1);
       await sleep(50);

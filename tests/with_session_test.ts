@@ -78,6 +78,7 @@ Deno.test("withSession() honours cookieName, cookieMaxAge and sameSite", async (
     store: memoryStore(),
     cookieName: "sid",
     cookieMaxAge: 7 * 86_400_000,
+    absoluteTimeout: 7 * 86_400_000,
     sameSite: "Strict",
   });
   const [line] = (await app(new Request("https://example.com/"))).headers
@@ -352,6 +353,7 @@ for (const fixture of STORES) {
             {
               store: inner,
               idleTimeout: 40,
+              allowShortTimeouts: true,
               touchInterval: 0,
             },
           ),
@@ -377,6 +379,7 @@ for (const fixture of STORES) {
               {
                 store: inner,
                 idleTimeout: 400,
+                allowShortTimeouts: true,
                 touchInterval: 1,
               },
             ),
@@ -401,6 +404,7 @@ for (const fixture of STORES) {
             {
               store: inner,
               absoluteTimeout: 400,
+              allowShortTimeouts: true,
               touchInterval: 0,
             },
           ),

@@ -19,6 +19,18 @@ export interface MemoryStoreOptions {
    * @default {65536}
    */
   maxValueBytes?: number;
+  /**
+   * The most entries the store holds (sessions and index entries). A flood
+   * of session-creating requests cannot grow the process past it: a commit
+   * that needs room first evicts the least recently written sessions that
+   * no user is signed in to (and any other entry that is not a user's index
+   * entry); sessions of signed-in users are never evicted. When only those
+   * are left, the commit is refused (`withSession` answers 503) and nothing
+   * is lost. Roughly 1 KiB per session.
+   *
+   * @default {100_000}
+   */
+  maxEntries?: number;
 }
 
 interface Slot {
@@ -58,7 +70,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       `memoryStore() maxValueBytes must be a positive integer, got ${maxValueBytes}`,
     );
   }
+  const maxEntries = options.maxEntries ?? 100_000;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(
+      `memoryStore() maxEntries must be a positive integer, got ${maxEntries}`,
+    );
+  }
   const slots = new Map<string, Slot>();
+  // Entries that may be evicted, least recently written first (a Map keeps
+  // insertion order; a write moves its key to the end). Sessions with a
+  // user's index entry are left out: see `bind`.
+  const evictable = new Map<string, true>();
+  // Encoded session keys that a user's index entry points at.
+  const bound = new Set<string>();
   // Descendants by each non-empty proper prefix, so listing a prefix such as
   // one user's sessions does not scan the whole map.
   const descendants = new Map<string, Set<string>>();
@@ -76,6 +100,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   }
 
   function remove(id: string): void {
+    evictable.delete(id);
+    const session = indexedSession(id);
+    if (session !== undefined) bound.delete(session);
     if (!slots.delete(id)) return;
     for (const prefix of ancestors(id)) {
       const ids = descendants.get(prefix);
@@ -94,6 +121,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
       if (next.value[1].expiresAt <= now) remove(next.value[0]);
     }
+  }
+
+  /**
+   * Evicts `excess` entries, least recently written first, sparing those the
+   * commit itself writes or deletes; `false` when not enough can go.
+   */
+  function makeRoom(
+    excess: number,
+    written: ReadonlySet<string>,
+    deleted: ReadonlySet<string>,
+  ): boolean {
+    const victims: string[] = [];
+    for (const id of evictable.keys()) {
+      if (victims.length === excess) break;
+      if (!written.has(id) && !deleted.has(id)) victims.push(id);
+    }
+    if (victims.length < excess) return false;
+    for (const id of victims) remove(id);
+    return true;
   }
 
   return {
@@ -123,11 +169,39 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           );
         }
       }
+      const setIds = change.sets.map((set) => encode(set.key));
+      const deleteIds = change.deletes.map(encode);
+      // The size after this commit; room is made before anything is applied,
+      // so a refused commit changes nothing.
+      const written = new Set(setIds);
+      let after = slots.size;
+      for (const id of new Set(deleteIds)) {
+        if (!written.has(id) && slots.has(id)) after--;
+      }
+      for (const id of written) if (!slots.has(id)) after++;
+      if (
+        after > maxEntries &&
+        !makeRoom(after - maxEntries, written, new Set(deleteIds))
+      ) {
+        return Promise.reject(
+          new RangeError(
+            `memoryStore() is full: ${slots.size} entries of maxEntries ${maxEntries}, all of them signed-in sessions or their index entries`,
+          ),
+        );
+      }
+      for (const id of deleteIds) remove(id);
       version++;
       const versionstamp = version.toString(16).padStart(20, "0");
-      for (const key of change.deletes) remove(encode(key));
-      for (const set of change.sets) {
-        const id = encode(set.key);
+      for (const [i, set] of change.sets.entries()) {
+        const id = setIds[i]!;
+        const session = indexedSession(id);
+        if (session !== undefined) {
+          bound.add(session);
+          evictable.delete(session);
+        } else if (!bound.has(id)) {
+          evictable.delete(id);
+          evictable.set(id, true);
+        }
         // A copy, so a caller that reuses its buffer cannot change what is stored.
         slots.set(id, {
           value: set.value.slice(),
@@ -159,6 +233,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
     },
   };
+}
+
+/**
+ * For a user's index entry (`["user", user, id]`), the encoded key of the
+ * session it points at; `undefined` for any other key.
+ */
+function indexedSession(id: string): string | undefined {
+  if (!id.startsWith("4:user")) return undefined;
+  const key = decode(id);
+  return key.length === 3 ? encode(["session", key[2]!]) : undefined;
 }
 
 // Keys as strings: each part as its length, ":" and itself. Injective, cheap

@@ -353,6 +353,7 @@ export function coreSuite(test: Test, fixture: StoreFixture): void {
     const jar = new CookieJar(
       app(store, (s, r) => handler(s, r), {
         idleTimeout: 200,
+        allowShortTimeouts: true,
         touchInterval: 0,
       }),
     );

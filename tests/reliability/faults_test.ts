@@ -140,50 +140,80 @@ for (const kind of REAL_STORES) {
   });
 
   for (const end of ["/logout", "/destroy"]) {
-    Deno.test(
-      `faults: ${
-        end.slice(1)
-      }() whose delete throws still clears the cookie and reports the error (${kind.name})`,
-      async () => {
-        const { store: inner, close } = await kind.open();
-        try {
-          const store = faulty(inner);
-          const errors: unknown[] = [];
-          const app = raceApp(store, undefined, {
-            persistentFieldsOnLogout: [],
-            onError(error) {
-              errors.push(error);
-              return new Response("store down", { status: 503 });
-            },
-          });
-          const cookie = sessionCookie(await app(request("/set?k=a&v=1")))!;
-          store.onCommit = (change) =>
-            change.deletes.length > 0 ? boom() : undefined;
-          let response: Response | undefined;
-          let escaped: unknown;
+    for (const kept of [[], ["a"]]) {
+      Deno.test(
+        `faults: ${
+          end.slice(1)
+        }() that the store fails to record reports the error and claims no sign-out (persistentFieldsOnLogout ${
+          JSON.stringify(kept)
+        }, ${kind.name})`,
+        async () => {
+          const { store: inner, close } = await kind.open();
           try {
-            response = await app(request(end, cookie));
-          } catch (error) {
-            escaped = error;
+            const store = faulty(inner);
+            const errors: unknown[] = [];
+            const app = raceApp(store, undefined, {
+              persistentFieldsOnLogout: kept,
+              clearSiteData: true,
+              onError(error) {
+                errors.push(error);
+                return new Response("store down", { status: 503 });
+              },
+            });
+            const cookie = sessionCookie(await app(request("/set?k=a&v=1")))!;
+            store.onCommit = (change) =>
+              change.deletes.length > 0 ? boom() : undefined;
+            let response: Response | undefined;
+            let escaped: unknown;
+            try {
+              response = await app(request(end, cookie));
+            } catch (error) {
+              escaped = error;
+            }
+            store.onCommit = undefined;
+            assert.equal(
+              escaped,
+              undefined,
+              `the store error escaped withSession instead of reaching onError: ${escaped}`,
+            );
+            await response!.body?.cancel();
+            assert.ok(
+              errors.some((e) => e instanceof SessionStoreError),
+              "the error is reported through onError",
+            );
+            assert.equal(response!.status, 503, "not reported as a success");
+            assert.deepEqual(
+              response!.headers.getSetCookie(),
+              [],
+              "no cookie is cleared or replaced: the browser is not told it signed out",
+            );
+            assert.equal(response!.headers.get("clear-site-data"), null);
+            assert.deepEqual(
+              (await readSession(app, cookie)).values,
+              { a: "1" },
+              "the session is still there, as the client still believes",
+            );
+            // Once the store answers again, the same sign-out goes through.
+            const retried = await app(request(end, cookie));
+            await retried.body?.cancel();
+            assert.equal(retried.status, 200);
+            assert.ok(
+              end === "/destroy" || kept.length === 0
+                ? clearsCookie(retried)
+                : sessionCookie(retried) !== cookie,
+              "the retry signs out",
+            );
+            assert.notDeepEqual(
+              (await readSession(app, cookie)).values,
+              { a: "1" },
+              "the old token is dead",
+            );
+          } finally {
+            await close();
           }
-          store.onCommit = undefined;
-          assert.equal(
-            escaped,
-            undefined,
-            `the store error escaped withSession instead of reaching onError: ${escaped}`,
-          );
-          await response!.body?.cancel();
-          assert.ok(
-            errors.some((e) => e instanceof SessionStoreError),
-            "the error is reported through onError",
-          );
-          assert.notEqual(response!.status, 200, "not reported as a success");
-          assert.ok(clearsCookie(response!), "the cookie is still cleared");
-        } finally {
-          await close();
-        }
-      },
-    );
+        },
+      );
+    }
   }
 }
 

@@ -106,3 +106,57 @@ for (const fixture of STORES) {
     }
   });
 }
+
+for (const fixture of STORES) {
+  Deno.test(`a user id is capped at 1024 UTF-8 bytes, and the longest works end to end (${fixture.name})`, async (t) => {
+    const { store, close } = await fixture.open();
+    try {
+      await t.step(
+        "1024 bytes of multi-byte characters: login, list, revoke",
+        async () => {
+          const longest = "é".repeat(512); // 2 bytes each in UTF-8
+          const { token, id } = await loginAs(store, longest);
+          assert.deepEqual(
+            (await listSessions(store, longest)).map((s) => s.id),
+            [id],
+          );
+          assert.equal(await revokeUserSessions(store, longest), 1);
+          assert.equal(await alive(store, token), false);
+        },
+      );
+      for (
+        const over of ["x".repeat(1025), "é".repeat(513), "😀".repeat(257)]
+      ) {
+        await t.step(
+          `${over.length} characters over 1024 bytes are refused with a RangeError`,
+          async () => {
+            const app = withSession(async (req) => {
+              try {
+                await getSession(req).login(over);
+                return new Response("accepted");
+              } catch (error) {
+                return new Response(
+                  `${(error as Error).name}: ${(error as Error).message}`,
+                );
+              }
+            }, { store });
+            assert.match(
+              await (await app(request(HTTPS))).text(),
+              /^RangeError: login\(\) was given a user id of \d+ bytes \(UTF-8\); at most 1024/,
+            );
+            await assert.rejects(
+              () => listSessions(store, over),
+              RangeError,
+            );
+            await assert.rejects(
+              () => revokeUserSessions(store, over),
+              /revokeUserSessions\(\) was given a user id of/,
+            );
+          },
+        );
+      }
+    } finally {
+      close();
+    }
+  });
+}

@@ -163,6 +163,48 @@ const INVALID: [string, unknown, "TypeError" | "RangeError", RegExp][] = [
     /store/,
   ],
   ["options not an object", "strict", "TypeError", /options/],
+  [
+    "idleTimeout longer than absoluteTimeout (it could never take effect)",
+    { idleTimeout: 2 * 3_600_000, absoluteTimeout: 3_600_000 },
+    "RangeError",
+    /idleTimeout \(7200000 ms\) is longer than absoluteTimeout \(3600000 ms\)/,
+  ],
+  [
+    "cookieMaxAge longer than absoluteTimeout (the cookie outlives its session)",
+    { cookieMaxAge: 30 * DAY },
+    "RangeError",
+    /cookieMaxAge \(2592000000 ms\) is longer than absoluteTimeout \(86400000 ms\)/,
+  ],
+  [
+    "idleTimeout of 1800: seconds typed as milliseconds",
+    { idleTimeout: 1800 / 2 },
+    "RangeError",
+    /idleTimeout is 900 ms: durations are milliseconds.*900000.*allowShortTimeouts/,
+  ],
+  [
+    "absoluteTimeout under a second",
+    { absoluteTimeout: 500 },
+    "RangeError",
+    /absoluteTimeout is 500 ms.*allowShortTimeouts: true/,
+  ],
+  [
+    "allowShortTimeouts not a boolean",
+    { allowShortTimeouts: "yes" },
+    "TypeError",
+    /allowShortTimeouts/,
+  ],
+  [
+    "clearSiteData not a boolean",
+    { clearSiteData: 1 },
+    "TypeError",
+    /clearSiteData/,
+  ],
+  [
+    "trustProxy a string",
+    { trustProxy: "1" },
+    "TypeError",
+    /trustProxy/,
+  ],
 ];
 
 Deno.test("withSession() refuses unsafe or nonsensical options at once, saying what to change", async (t) => {
@@ -191,13 +233,20 @@ Deno.test("the limits themselves are accepted", () => {
     const options of [
       { sameSite: "None", httpsOnly: true },
       { sameSite: "Strict" },
-      { cookieMaxAge: 400 * DAY },
+      { cookieMaxAge: 400 * DAY, absoluteTimeout: 400 * DAY },
       { cookieMaxAge: 1000 },
       { idleTimeout: 400 * DAY, absoluteTimeout: 400 * DAY },
       { idleTimeout: 60_000, touchInterval: 60_000 },
       { touchInterval: 0 },
       { cookieName: "sid" },
       { cookieName: "Host-session" },
+      // Only absoluteTimeout given, shorter than the default idle timeout:
+      // the idle timeout follows it.
+      { absoluteTimeout: 30 * 60_000 },
+      { idleTimeout: 1000, absoluteTimeout: 1000 },
+      { idleTimeout: 40, absoluteTimeout: 80, allowShortTimeouts: true },
+      { trustProxy: 2 },
+      { clearSiteData: true },
     ] satisfies SessionOptions[]
   ) {
     assert.equal(

@@ -4,7 +4,7 @@
 // never fixate a session.
 import assert from "node:assert/strict";
 import { getSession, memoryStore, withSession } from "../../mod.ts";
-import { counting } from "../_helpers.ts";
+import { counting, STORES } from "../_helpers.ts";
 import {
   cookieNameFor,
   hasRecord,
@@ -148,3 +148,59 @@ Deno.test("session fixation through a planted cookie: the victim's login never b
     assert.deepEqual(await mine.json(), { user: null });
   }
 });
+
+// A plain-HTTP service on another port of the host (cookies ignore ports), or
+// a sibling subdomain setting Domain= the parent, can plant a non-Secure
+// cookie whose value holds a comma. Browsers send it as it is.
+for (const fixture of STORES) {
+  Deno.test(`a planted "x=1,__Host-session=<token>" cookie is one cookie named x, never a session cookie (${fixture.name})`, async (t) => {
+    const { store, close } = await fixture.open();
+    try {
+      const attacker = await plantSession(store, HTTPS, "attacker", "mallory");
+      const victim = await plantSession(store, HTTPS, "victim", "ada");
+      const app = reporter({ store });
+      await t.step(
+        "a visitor without a session is not logged into the planted one",
+        async () => {
+          const report: Report = await (await app(
+            request(HTTPS, `x=1,__Host-session=${attacker}`),
+          )).json();
+          assert.equal(report.isNew, true);
+          assert.equal(report.user, null);
+          assert.equal(report.owner, undefined);
+        },
+      );
+      await t.step(
+        "a signed-in victim stays in their own session",
+        async () => {
+          for (
+            const cookie of [
+              `x=1,__Host-session=${attacker}; __Host-session=${victim}`,
+              `__Host-session=${victim}; x=1,__Host-session=${attacker}`,
+              `x=1,__Host-session=junk; __Host-session=${victim}`,
+              `x=1, __Host-session=${attacker}; __Host-session=${victim}`,
+            ]
+          ) {
+            const report: Report = await (await app(request(HTTPS, cookie)))
+              .json();
+            assert.equal(report.user, "ada", cookie);
+            assert.equal(report.owner, "victim", cookie);
+          }
+        },
+      );
+      await t.step(
+        "over plain HTTP too, a comma never separates cookies",
+        async () => {
+          const plain = await plantSession(store, HTTP, "plain-attacker");
+          const report: Report = await (await app(
+            request(HTTP, `a=1, session=${plain}`),
+          )).json();
+          assert.equal(report.isNew, true);
+          assert.equal(report.owner, undefined);
+        },
+      );
+    } finally {
+      close();
+    }
+  });
+}

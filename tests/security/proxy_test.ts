@@ -18,7 +18,7 @@ async function issuedCookie(
   store: SessionStore,
   url: string,
   headers: Record<string, string>,
-  trustProxy: boolean,
+  trustProxy: boolean | number,
 ) {
   const app = reporter({ store, trustProxy });
   const response = await app(request(`${url}?set=v`, undefined, { headers }));
@@ -125,24 +125,37 @@ Deno.test("trustProxy on: the proxy's scheme decides the cookie and the channel"
       );
     },
   );
-  await t.step("the first (client-facing proxy's) element counts", async () => {
-    assert.equal(
-      (await issuedCookie(store, HTTP, {
-        forwarded: "proto=http, proto=https",
-        "x-forwarded-proto": "https",
-      }, true)).name,
-      "session",
-    );
-    assert.equal(
-      (await issuedCookie(
-        store,
-        HTTP,
-        { "x-forwarded-proto": "https, http" },
-        true,
-      )).name,
-      "__Host-session",
-    );
-  });
+  await t.step(
+    "the right-most element, the proxy's own, counts: a client's value to its left does not",
+    async () => {
+      // A proxy that appends: the client sent the first value.
+      assert.equal(
+        (await issuedCookie(store, HTTP, {
+          forwarded: "proto=https, proto=http",
+          "x-forwarded-proto": "https",
+        }, true)).name,
+        "session",
+      );
+      assert.equal(
+        (await issuedCookie(
+          store,
+          HTTP,
+          { "x-forwarded-proto": "https, http" },
+          true,
+        )).name,
+        "session",
+      );
+      assert.equal(
+        (await issuedCookie(
+          store,
+          HTTP,
+          { "x-forwarded-proto": "http, https" },
+          true,
+        )).name,
+        "__Host-session",
+      );
+    },
+  );
   await t.step(
     "an https:// URL that the proxy reports as http is plain HTTP",
     async () => {
@@ -185,5 +198,47 @@ Deno.test("trustProxy on: the proxy's scheme decides the cookie and the channel"
       undefined,
       "never over the proxy's plain HTTP",
     );
+  });
+});
+
+Deno.test("trustProxy: n reads the element the outermost of n proxies wrote", async (t) => {
+  const store = memoryStore();
+  const name = async (trustProxy: number, headers: Record<string, string>) =>
+    (await issuedCookie(store, HTTP, headers, trustProxy)).name;
+  await t.step("two proxies: the second value from the right", async () => {
+    // client-sent, CDN (outermost trusted), load balancer
+    const headers = { "x-forwarded-proto": "http, https, http" };
+    assert.equal(await name(2, headers), "__Host-session");
+    assert.equal(await name(1, headers), "session");
+    assert.equal(await name(3, headers), "session");
+  });
+  await t.step("Forwarded elements count the same way", async () => {
+    assert.equal(
+      await name(2, { forwarded: "proto=http, proto=https;by=cdn, for=lb" }),
+      "__Host-session",
+    );
+  });
+  await t.step(
+    "fewer elements than proxies: the header is ignored, the URL counts",
+    async () => {
+      assert.equal(
+        await name(3, { "x-forwarded-proto": "https, https" }),
+        "session",
+      );
+      assert.equal(
+        (await issuedCookie(store, HTTPS, { "x-forwarded-proto": "http" }, 2))
+          .name,
+        "__Host-session",
+      );
+    },
+  );
+  await t.step("a hop count that is not 1 to 16 is refused", () => {
+    for (const bad of [0, -1, 1.5, 17, NaN]) {
+      assert.throws(
+        () => reporter({ store, trustProxy: bad }),
+        /trustProxy must be true, false or the number of proxies/,
+        String(bad),
+      );
+    }
   });
 });
