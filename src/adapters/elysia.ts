@@ -11,7 +11,8 @@ import { getSession, withSession } from "../with_session.ts";
 
 /**
  * Elysia's compiled request handling, as a wrapper registered with
- * `app.wrap()` receives it: the request in, Elysia's response out.
+ * `app.wrap()` receives it: the request in, Elysia's response out (a
+ * Response for every request, a WebSocket upgrade included).
  */
 export type ElysiaHandle = (request: Request) => unknown;
 
@@ -64,10 +65,9 @@ export type SessionPlugin<T extends object = Record<string, unknown>> = <
   App extends ElysiaAppLike,
 >(app: App) => WithSessionContext<App, T>;
 
-/** What passes through withSession unsaved: an answer to a handler that
- * threw, or something that is no Response (a WebSocket upgrade). */
+/** Elysia's answer to a hook or handler that threw: sent, nothing saved. */
 class Unsaved {
-  constructor(readonly response: unknown) {}
+  constructor(readonly response: Response) {}
 }
 
 /**
@@ -128,16 +128,15 @@ export function session<T extends object = Record<string, unknown>>(
   // can be thrown, undefined included).
   const failures = new WeakMap<Request, { error: unknown }>();
   const handled = new WeakSet<Request>();
-  const installed = new WeakSet<ElysiaAppLike>();
   const handle = withSession(
     async (request: Request, elysia: ElysiaHandle): Promise<Response> => {
       handled.add(request);
-      const response = await elysia(request);
+      // Typed `unknown` to fit Elysia's own `wrap` type; Elysia answers
+      // every request with a Response (a WebSocket upgrade included).
+      const response = await elysia(request) as Response;
       const failure = failures.get(request);
       if (failure?.error instanceof SessionStoreError) throw failure.error;
-      if (failure !== undefined || !(response instanceof Response)) {
-        throw new Unsaved(response);
-      }
+      if (failure !== undefined) throw new Unsaved(response);
       return response;
     },
     options,
@@ -152,14 +151,11 @@ export function session<T extends object = Record<string, unknown>>(
     });
   }
   return <App extends ElysiaAppLike>(app: App): WithSessionContext<App, T> => {
-    if (!installed.has(app)) {
-      installed.add(app);
-      app.onError(({ request, error }) => {
-        failures.set(request, { error });
-      });
-      app.derive(({ request }) => ({ session: getSession(request) }));
-      app.wrap((elysia) => (request) => run(request, elysia));
-    }
+    app.onError(({ request, error }) => {
+      failures.set(request, { error });
+    });
+    app.derive(({ request }) => ({ session: getSession(request) }));
+    app.wrap((elysia) => (request) => run(request, elysia));
     return app as WithSessionContext<App, T>;
   };
 }

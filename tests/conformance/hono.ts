@@ -1,19 +1,16 @@
-// The Hono middleware, end to end over real HTTP on loopback.
+// The Hono middleware, end to end over real HTTP on loopback: the shared
+// framework tests (_framework.ts), and Hono's own.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { currentSession, type SessionStore } from "../../mod.ts";
 import { type SessionEnv, sessionMiddleware } from "../../hono.ts";
+import { frameworkSuite } from "./_framework.ts";
 import {
-  CookieJar,
-  failing,
   type Listen,
-  type Listener,
-  network,
   storedRecord,
   type StoreFixture,
   type Test,
-  withStore,
 } from "./_util.ts";
 
 type Data = { visits: number; language: string; x: number };
@@ -65,74 +62,11 @@ export function honoSuite(
   fixture: StoreFixture,
   listen: Listen,
 ): void {
-  const it = (
-    name: string,
-    fn: (
-      server: Listener,
-      jar: CookieJar,
-      store: SessionStore & ReturnType<typeof failing>,
-    ) => Promise<void>,
-  ) =>
-    test(`${fixture.name} hono: ${name}`, () =>
-      withStore(fixture, async (inner) => {
-        const store = failing(inner);
-        const server = await listen(honoApp(store).fetch);
-        try {
-          await fn(server, new CookieJar(network), store);
-        } finally {
-          await server.close();
-        }
-      }));
-
-  it(
-    "c.get('session') counts visits; no cookie until a value is stored",
-    async (server, jar) => {
-      const me = await jar.fetch(`${server.url}/me`);
-      assert.deepEqual(await me.json(), { user: null, keys: [] });
-      assert.deepEqual(me.headers.getSetCookie(), []);
-      assert.equal(me.headers.get("x-outer"), "kept");
-      const first = await jar.fetch(`${server.url}/`);
-      assert.equal(await first.text(), "visit 1");
-      assert.match(
-        first.headers.get("set-cookie") ?? "",
-        /^session=[\w-]{43};/,
-      );
-      const second = await jar.fetch(`${server.url}/`);
-      assert.equal(await second.text(), "visit 2");
-      assert.deepEqual(second.headers.getSetCookie(), []);
-    },
-  );
-
-  it(
-    "the app's own cookies and headers survive next to the session cookie",
-    async (server, jar) => {
-      const res = await jar.fetch(`${server.url}/lang/de`);
-      assert.equal(await res.text(), "ok");
-      assert.deepEqual(
-        res.headers.getSetCookie().map((c) => c.split("=")[0]).sort(),
-        ["session", "theme"],
-      );
-      assert.equal(res.headers.get("x-outer"), "kept");
-      assert.equal(await jar.text(`${server.url}/current`), "de");
-    },
-  );
-
-  it(
-    "login() in a handler that redirects: the redirect carries the new cookie, the language stays",
-    async (server, jar, store) => {
-      await (await jar.fetch(`${server.url}/lang/de`)).body?.cancel();
-      const anonymous = jar.get("session")!;
-      const res = await jar.fetch(`${server.url}/login`, { method: "POST" });
-      assert.equal(res.status, 303);
-      assert.equal(res.headers.get("location"), "/me");
-      await res.body?.cancel();
-      assert.notEqual(jar.get("session"), anonymous);
-      assert.deepEqual(await (await jar.fetch(`${server.url}/me`)).json(), {
-        user: "ada",
-        keys: ["language"],
-      });
-      assert.equal(await storedRecord(store, anonymous), null);
-    },
+  const it = frameworkSuite(
+    test,
+    fixture,
+    "hono",
+    (store) => listen(honoApp(store).fetch),
   );
 
   it(
@@ -144,56 +78,6 @@ export function honoSuite(
       const token = jar.get("session");
       assert.ok(token, "Set-Cookie was sent");
       assert.deepEqual((await storedRecord(store, token))?.data, { x: 1 });
-    },
-  );
-
-  it(
-    "a handler that throws is answered by onError and saves nothing",
-    async (server, jar, store) => {
-      assert.equal(await jar.text(`${server.url}/`), "visit 1");
-      const res = await jar.fetch(`${server.url}/boom`);
-      assert.equal(res.status, 500);
-      assert.equal(await res.text(), "handled: boom");
-      assert.deepEqual(
-        (await storedRecord(store, jar.get("session")!))?.data,
-        { visits: 1 },
-      );
-    },
-  );
-
-  it(
-    "a store that fails answers 503 and runs no handler",
-    async (server, jar, store) => {
-      assert.equal(await jar.text(`${server.url}/`), "visit 1");
-      store.failReads = true;
-      const original = console.error;
-      console.error = () => {};
-      try {
-        const res = await jar.fetch(`${server.url}/`);
-        assert.equal(res.status, 503);
-        await res.body?.cancel();
-      } finally {
-        console.error = original;
-      }
-      store.failReads = false;
-      assert.equal(await jar.text(`${server.url}/`), "visit 2");
-    },
-  );
-
-  it(
-    "a save that fails answers 503 with none of the handler's cookies",
-    async (server, jar, store) => {
-      store.failCommits = true;
-      const original = console.error;
-      console.error = () => {};
-      try {
-        const res = await jar.fetch(`${server.url}/lang/de`);
-        assert.equal(res.status, 503);
-        assert.notEqual(await res.text(), "ok");
-        assert.deepEqual(res.headers.getSetCookie(), []);
-      } finally {
-        console.error = original;
-      }
     },
   );
 }
