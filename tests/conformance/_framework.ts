@@ -7,10 +7,12 @@
 //   POST /login       login("ada"), then a 303 to /me
 //   GET  /boom        stores x = 99, then throws "boom"
 //   GET  /current     the language, read with currentSession()
+//   GET  /csrf        the session's CSRF token
+//   POST /echo        "name <the form's name field>", read by the framework
 // behind an outer middleware that sets `x-outer: kept`, with an error
 // handler that answers 500 "handled: <message>".
 import assert from "node:assert/strict";
-import type { SessionStore } from "../../mod.ts";
+import type { SessionOptions, SessionStore } from "../../mod.ts";
 import {
   CookieJar,
   failing,
@@ -25,8 +27,12 @@ import {
 /** A store that can be made to fail, as the framework tests get it. */
 export type FailingStore = SessionStore & ReturnType<typeof failing>;
 
-/** Serves the framework's app, built on `store`, on 127.0.0.1. */
-export type ServeApp = (store: SessionStore) => Promise<Listener>;
+/** Serves the framework's app, built on `store` with `options`, on
+ * 127.0.0.1. */
+export type ServeApp = (
+  store: SessionStore,
+  options?: SessionOptions,
+) => Promise<Listener>;
 
 /** Registers one test with a served app, a cookie jar and its store. */
 export type FrameworkTest = (
@@ -44,17 +50,18 @@ export function frameworkSuite(
   framework: string,
   serve: ServeApp,
 ): FrameworkTest {
-  const it: FrameworkTest = (name, fn) =>
+  const withOptions = (options: SessionOptions): FrameworkTest => (name, fn) =>
     test(`${fixture.name} ${framework}: ${name}`, () =>
       withStore(fixture, async (inner) => {
         const store = failing(inner);
-        const server = await serve(store);
+        const server = await serve(store, options);
         try {
           await fn(server, new CookieJar(network), store);
         } finally {
           await server.close();
         }
       }));
+  const it = withOptions({});
 
   it(
     "the session counts visits; no cookie until a value is stored",
@@ -173,6 +180,28 @@ export function frameworkSuite(
         user: null,
         keys: [],
       });
+    },
+  );
+
+  withOptions({ csrf: true })(
+    "with csrf: true, a form post needs the token, and the framework still reads the body",
+    async (server, jar) => {
+      const token = await jar.text(`${server.url}/csrf`);
+      const post = (body: string) =>
+        jar.fetch(`${server.url}/echo`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body,
+        });
+      const refused = await post("name=ada");
+      assert.equal(refused.status, 403);
+      await refused.body?.cancel();
+      const wrong = await post("name=ada&_csrf=wrong");
+      assert.equal(wrong.status, 403);
+      await wrong.body?.cancel();
+      const passed = await post(`name=ada&_csrf=${token}`);
+      assert.equal(passed.status, 200);
+      assert.equal(await passed.text(), "name ada");
     },
   );
 

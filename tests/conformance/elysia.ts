@@ -3,7 +3,11 @@
 // framework tests (_framework.ts), and Elysia's own.
 import assert from "node:assert/strict";
 import { Elysia } from "elysia";
-import { currentSession, type SessionStore } from "../../mod.ts";
+import {
+  currentSession,
+  type SessionOptions,
+  type SessionStore,
+} from "../../mod.ts";
 import { session } from "../../elysia.ts";
 import { frameworkSuite } from "./_framework.ts";
 import type { Listener, StoreFixture, Test } from "./_util.ts";
@@ -11,8 +15,8 @@ import type { Listener, StoreFixture, Test } from "./_util.ts";
 type Data = { visits: number; language: string; x: number };
 
 /** The app of these tests, built on one store. */
-export function elysiaApp(store: SessionStore) {
-  const plugin = session<Data>({ store });
+export function elysiaApp(store: SessionStore, options: SessionOptions = {}) {
+  const plugin = session<Data>({ ...options, store });
   // A named sub-app uses the same plugin for its types, as Elysia apps do
   // (the name keeps Elysia from folding the two registrations into one).
   const users = new Elysia({ name: "users", prefix: "/users" })
@@ -42,6 +46,8 @@ export function elysiaApp(store: SessionStore) {
       theme!.value = "dark";
       return "ok";
     })
+    .get("/csrf", ({ session }) => session.csrfToken())
+    .post("/echo", ({ body }) => `name ${(body as { name?: string }).name}`)
     .post("/login", async ({ session, redirect, request }) => {
       await session.login("ada");
       // Absolute: Elysia's redirect() on Deno refuses a relative URL.
@@ -78,7 +84,7 @@ export function elysiaSuite(
     test,
     fixture,
     "elysia",
-    (store) => serve(elysiaApp(store)),
+    (store, options) => serve(elysiaApp(store, options)),
   );
 
   it(

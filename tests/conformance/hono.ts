@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
-import { currentSession, type SessionStore } from "../../mod.ts";
+import {
+  currentSession,
+  type SessionOptions,
+  type SessionStore,
+} from "../../mod.ts";
 import { type SessionEnv, sessionMiddleware } from "../../hono.ts";
 import { frameworkSuite } from "./_framework.ts";
 import {
@@ -15,13 +19,13 @@ import {
 
 type Data = { visits: number; language: string; x: number };
 
-function honoApp(store: SessionStore) {
+function honoApp(store: SessionStore, options: SessionOptions = {}) {
   const app = new Hono<SessionEnv<Data>>();
   app.use(async (c, next) => {
     c.header("x-outer", "kept");
     await next();
   });
-  app.use(sessionMiddleware<Data>({ store }));
+  app.use(sessionMiddleware<Data>({ ...options, store }));
   app.get("/", (c) => {
     const visits = c.get("session").update("visits", (n = 0) => n + 1);
     return c.text(`visit ${visits}`);
@@ -35,6 +39,11 @@ function honoApp(store: SessionStore) {
     setCookie(c, "theme", "dark");
     return c.text("ok");
   });
+  app.get("/csrf", (c) => c.text(c.get("session").csrfToken()));
+  app.post(
+    "/echo",
+    async (c) => c.text(`name ${(await c.req.parseBody()).name}`),
+  );
   app.post("/login", async (c) => {
     await c.get("session").login("ada");
     return c.redirect("/me", 303);
@@ -66,7 +75,7 @@ export function honoSuite(
     test,
     fixture,
     "hono",
-    (store) => listen(honoApp(store).fetch),
+    (store, options) => listen(honoApp(store, options).fetch),
   );
 
   it(
