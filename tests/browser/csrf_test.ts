@@ -1,127 +1,135 @@
-// The demo runs withSession with `csrf: true`: its login, logout and
-// sign-out forms carry the session's CSRF token, and the same posts without
-// it are refused. And the German language choice reaches the one-shot
-// messages and the devices page.
+// Login CSRF in a real browser. With `csrf: true` an anonymous visitor's
+// login form needs no stored session: the check relies on what Chromium
+// itself sends (Sec-Fetch-Site, Origin). An attacker's page on another port
+// of the same host, or on another site, that auto-submits a login form is
+// refused; the site's own form logs in.
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { chooseLanguage, logIn, logOut, notice } from "./_flows.ts";
-import { browserTest, saveScreenshot } from "./_harness.ts";
-import { readPanel } from "./_panel.ts";
+import type { BrowserContext } from "playwright-core";
+import { getSession, type SessionStore, withSession } from "../../mod.ts";
+import { counting, serveLocal, STORES } from "../_helpers.ts";
+import { SITE } from "./_chromium.ts";
+import { withChromium } from "./_harness.ts";
 
-/** 32 random bytes, base64url without padding. */
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-/** The CSRF token a form of the page carries. */
-async function formToken(page: Page, form: string): Promise<string> {
-  const field = page.locator(`${form} input[type=hidden][name=_csrf]`);
-  assert.equal(await field.count(), 1, `${form} carries one _csrf field`);
-  const value = (await field.getAttribute("value"))!;
-  assert.match(value, TOKEN);
-  return value;
+/** What the app saw of each login post. */
+interface Seen {
+  site: string | null;
+  origin: string | null;
 }
 
-/** Posts a form from the page's own origin, with its cookies, as a script
- * on the page could: the status the demo answers. */
-async function postFromPage(
-  page: Page,
-  path: string,
-  fields: Record<string, string>,
-): Promise<number> {
-  return await page.evaluate(
-    async ([path, fields]) =>
-      (await fetch(path, {
-        method: "POST",
-        body: new URLSearchParams(fields),
-        redirect: "manual",
-      })).status,
-    [path, fields] as const,
+function html(body: string, status = 200): Response {
+  return new Response(`<!doctype html><meta charset="utf-8">${body}`, {
+    status,
+    headers: { "content-type": "text/html; charset=utf-8" },
+  });
+}
+
+/** The site: a login form, the login itself, and who is signed in. */
+function site(store: SessionStore, seen: Seen[]) {
+  return serveLocal(withSession(async (req) => {
+    const session = getSession(req);
+    const path = new URL(req.url).pathname;
+    if (path === "/login" && req.method === "GET") {
+      return html(
+        `<form method="post" action="/login">
+          <input type="hidden" name="_csrf" value="${session.csrfToken()}">
+          <input type="hidden" name="user" value="ada">
+          <button>Sign in</button>
+        </form>`,
+      );
+    }
+    if (path === "/login") {
+      seen.push({
+        site: req.headers.get("sec-fetch-site"),
+        origin: req.headers.get("origin"),
+      });
+      const user = (await req.formData()).get("user");
+      await session.login(String(user));
+      return html(`<p id="who">signed in as ${session.userId}</p>`);
+    }
+    return html(`<p id="who">${session.userId ?? "anonymous"}</p>`);
+  }, { store, csrf: true }));
+}
+
+/** The attacker: a page that posts a login form to `target` on load. */
+function attacker(target: string) {
+  return serveLocal(() =>
+    html(
+      `<form method="post" action="${target}/login">
+        <input type="hidden" name="user" value="mallory">
+        <input type="hidden" name="_csrf" value="guessed">
+      </form>
+      <script>document.forms[0].submit()</script>`,
+    )
   );
 }
 
-browserTest(
-  {
-    name:
-      "login and logout go through forms that carry the CSRF token; the same posts without it are refused",
-    screenshot: "csrf-login-logout",
-  },
-  async ({ demo, page }) => {
-    await page.goto(demo.url("https", "/login"));
-    const anonymous = await formToken(page, 'main form[action="/login"]');
-    // Same origin, the session's cookie, no token: refused before the page
-    // runs, and nobody is logged in.
-    assert.equal(await postFromPage(page, "/login", { user: "alice" }), 403);
-    assert.equal(
-      await postFromPage(page, "/login", { user: "alice", _csrf: "x" }),
-      403,
-    );
-    await page.reload();
-    assert.equal((await readPanel(page)).user, null);
+async function whoIsSignedIn(
+  context: BrowserContext,
+  origin: string,
+): Promise<string> {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${origin}/whoami`);
+    return await page.locator("#who").innerText();
+  } finally {
+    await page.close();
+  }
+}
 
-    await logIn(page, demo, "https", "alice");
-    assert.equal((await readPanel(page)).user, "alice");
-    const loggedIn = await formToken(page, "header form.account");
-    assert.notEqual(loggedIn, anonymous, "login replaces the CSRF token");
+Deno.test("login CSRF in Chromium: a forged login from another port or site is refused, the site's own form signs in", async (t) => {
+  await withChromium(async (context) => {
+    for (const fixture of STORES) {
+      await t.step(fixture.name, async () => {
+        const { store: inner, close } = await fixture.open();
+        const store = counting(inner);
+        const seen: Seen[] = [];
+        const app = site(store, seen);
+        // localhost is a secure context to Chromium, like an HTTPS site.
+        const origin = `http://localhost:${app.port}`;
+        const evil = attacker(origin);
+        try {
+          await context.clearCookies();
+          for (
+            const page of [
+              `http://localhost:${evil.port}/`, // another port, same host
+              `http://${SITE}:${evil.port}/`, // another site
+            ]
+          ) {
+            const tab = await context.newPage();
+            const response = tab.waitForResponse(`${origin}/login`);
+            await tab.goto(page);
+            assert.equal((await response).status(), 403, page);
+            await tab.close();
+            assert.equal(await whoIsSignedIn(context, origin), "anonymous");
+          }
+          assert.equal(store.commits.length, 0, "nothing was stored");
+          assert.deepEqual(seen, [], "the handler never saw a forged login");
 
-    // A forged logout, even with the token from before the login, is
-    // refused: alice stays logged in.
-    assert.equal(await postFromPage(page, "/logout", {}), 403);
-    assert.equal(
-      await postFromPage(page, "/logout", { _csrf: anonymous }),
-      403,
-    );
-    // So is a forged "sign out other devices". (The sign-out forms
-    // themselves post with their token in devices_test.ts.)
-    assert.equal(
-      await postFromPage(page, "/devices/sign-out-others", {}),
-      403,
-    );
-    await page.goto(demo.url("https", "/devices"));
-    assert.equal((await readPanel(page)).user, "alice");
-    await saveScreenshot(page, "csrf-logged-in");
+          const tab = await context.newPage();
+          await tab.goto(`${origin}/login`);
+          assert.equal(store.commits.length, 0, "the form stored nothing");
+          await tab.getByRole("button", { name: "Sign in" }).click();
+          assert.equal(
+            await tab.locator("#who").innerText(),
+            "signed in as ada",
+          );
+          await tab.close();
+          assert.equal(await whoIsSignedIn(context, origin), "ada");
+          assert.deepEqual(seen, [{ site: "same-origin", origin }]);
 
-    await logOut(page, demo, "https");
-    assert.equal((await readPanel(page)).user, null);
-    assert.equal(await notice(page), "You are signed out");
-  },
-);
-
-browserTest(
-  {
-    name:
-      "German: the messages after login and logout and the devices page are in German",
-    screenshot: "german-flash",
-  },
-  async ({ demo, page }) => {
-    await chooseLanguage(page, demo, "Deutsch");
-    await logIn(page, demo, "https", "bob");
-    assert.equal(await notice(page), "Willkommen, bob");
-    await saveScreenshot(page, "german-welcome");
-
-    await page.goto(demo.url("https", "/devices"));
-    assert.equal(await page.locator("main h1").textContent(), "Ihre Geräte");
-    const main = (await page.locator("main").textContent())!
-      .replace(/\s+/g, " ");
-    assert.match(main, /bob ist auf 1 Gerät angemeldet/);
-    assert.match(main, /Kein anderes Gerät ist als bob angemeldet\./);
-    assert.deepEqual(
-      (await page.locator("table.devices th").allTextContents()).map((h) =>
-        h.trim()
-      ),
-      ["Gerät", "Angemeldet", "Zuletzt gesehen", "Aktion"],
-    );
-    assert.equal(
-      await page.locator('tr[data-session="current"] .badge').textContent(),
-      "Dieses Gerät",
-    );
-    assert.equal(
-      await page.locator('tr[data-session="current"] time').first()
-        .textContent(),
-      "gerade eben",
-    );
-    assert.doesNotMatch(main, /signed in|Last seen|This device/);
-
-    await logOut(page, demo, "https");
-    assert.equal(await notice(page), "Sie sind abgemeldet");
-    assert.deepEqual((await readPanel(page)).data, { language: "de" });
-  },
-);
+          // Signed in, the session has a token the attacker cannot know.
+          const again = await context.newPage();
+          const refused = again.waitForResponse(`${origin}/login`);
+          await again.goto(`http://localhost:${evil.port}/`);
+          assert.equal((await refused).status(), 403);
+          await again.close();
+          assert.equal(await whoIsSignedIn(context, origin), "ada");
+        } finally {
+          await evil.close();
+          await app.close();
+          close();
+        }
+      });
+    }
+  });
+});

@@ -7,9 +7,10 @@ import {
   memoryStore,
   type Session,
   type SessionOptions,
+  type SessionStore,
   withSession,
 } from "../../mod.ts";
-import { parseSetCookie } from "../_helpers.ts";
+import { parseSetCookie, STORES } from "../_helpers.ts";
 import {
   HTTP,
   HTTPS,
@@ -141,8 +142,8 @@ async function cacheControlAfter(
   given: string | undefined,
   flow: Flow = (s) => s.set("a", 1),
   cookie?: string,
+  store: SessionStore = memoryStore(),
 ): Promise<string | null> {
-  const store = memoryStore();
   const app = withSession(async (req) => {
     await flow(getSession(req));
     return new Response(
@@ -321,70 +322,88 @@ Deno.test("a cookieName too long for a 4096-byte cookie is refused at withSessio
   );
 });
 
-Deno.test("a response that shows a session is never left to shared caches", async (t) => {
-  const store = memoryStore();
-  const token = await plantSession(store, HTTPS, "me");
-  const cookie = `__Host-session=${token}`;
-  const read: Flow = (s) => void s.get("owner");
-  for (
-    const [given, expected] of [
-      ["public, max-age=600", "private, max-age=600"],
-      ["s-maxage=600, max-age=60", "private, max-age=60"],
-      [undefined, "private"],
-      ["private, max-age=60", "private, max-age=60"],
-      ["no-store", "no-store"],
-    ] as const
-  ) {
-    await t.step(
-      `a read with the handler's ${JSON.stringify(given)}`,
-      async () => {
-        assert.equal(await cacheControlAfter(given, read, cookie), expected);
-      },
-    );
-  }
-  await t.step(
-    "CDN-Cache-Control and Surrogate-Control are dropped, with or without Set-Cookie",
-    async () => {
-      for (const flow of [read, (s: Session) => s.set("a", 1)]) {
-        const app = withSession(async (req) => {
-          await flow(getSession(req));
-          return new Response("x", {
-            headers: {
-              "cdn-cache-control": "max-age=600",
-              "surrogate-control": "max-age=600",
-              "cloudflare-cdn-cache-control": "max-age=600",
-            },
-          });
-        }, { store });
-        const response = await app(request(HTTPS, cookie));
-        for (
-          const name of [
-            "cdn-cache-control",
-            "surrogate-control",
-            "cloudflare-cdn-cache-control",
-          ]
-        ) {
-          assert.equal(response.headers.get(name), null, name);
-        }
-      }
-    },
-  );
-  await t.step(
-    "a response that never touched a session keeps its caching",
-    async () => {
-      const app = withSession(() =>
-        new Response("x", {
-          headers: {
-            "cache-control": "public, max-age=600",
-            "cdn-cache-control": "max-age=600",
+for (const fixture of STORES) {
+  Deno.test(`a response that shows a session is never left to shared caches (${fixture.name})`, async (t) => {
+    const { store, close } = await fixture.open();
+    try {
+      const token = await plantSession(store, HTTPS, "me");
+      const cookie = `__Host-session=${token}`;
+      const read: Flow = (s) => void s.get("owner");
+      for (
+        const [given, expected] of [
+          ["public, max-age=600", "private, max-age=600"],
+          ["s-maxage=600, max-age=60", "private, max-age=60"],
+          [undefined, "private"],
+          ["private, max-age=60", "private, max-age=60"],
+          ["no-store", "no-store"],
+          // A qualified private hides only the named headers from shared
+          // caches, not the body.
+          [
+            'max-age=600, private="set-cookie"',
+            'private, max-age=600, private="set-cookie"',
+          ],
+        ] as const
+      ) {
+        await t.step(
+          `a read with the handler's ${JSON.stringify(given)}`,
+          async () => {
+            assert.equal(
+              await cacheControlAfter(given, read, cookie, store),
+              expected,
+            );
           },
-        }), { store });
-      const response = await app(request(HTTPS));
-      assert.equal(
-        response.headers.get("cache-control"),
-        "public, max-age=600",
+        );
+      }
+      await t.step(
+        "CDN-Cache-Control and Surrogate-Control are dropped, with or without Set-Cookie",
+        async () => {
+          for (const flow of [read, (s: Session) => s.set("a", 1)]) {
+            const app = withSession(async (req) => {
+              await flow(getSession(req));
+              return new Response("x", {
+                headers: {
+                  "cdn-cache-control": "max-age=600",
+                  "surrogate-control": "max-age=600",
+                  "cloudflare-cdn-cache-control": "max-age=600",
+                },
+              });
+            }, { store });
+            const response = await app(request(HTTPS, cookie));
+            for (
+              const name of [
+                "cdn-cache-control",
+                "surrogate-control",
+                "cloudflare-cdn-cache-control",
+              ]
+            ) {
+              assert.equal(response.headers.get(name), null, name);
+            }
+          }
+        },
       );
-      assert.equal(response.headers.get("cdn-cache-control"), "max-age=600");
-    },
-  );
-});
+      await t.step(
+        "a response that never touched a session keeps its caching",
+        async () => {
+          const app = withSession(() =>
+            new Response("x", {
+              headers: {
+                "cache-control": "public, max-age=600",
+                "cdn-cache-control": "max-age=600",
+              },
+            }), { store });
+          const response = await app(request(HTTPS));
+          assert.equal(
+            response.headers.get("cache-control"),
+            "public, max-age=600",
+          );
+          assert.equal(
+            response.headers.get("cdn-cache-control"),
+            "max-age=600",
+          );
+        },
+      );
+    } finally {
+      close();
+    }
+  });
+}
