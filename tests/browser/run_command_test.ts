@@ -1,5 +1,6 @@
-// The README's run command, `deno task demo`, as a newcomer runs it: it
-// prints where it listens, serves the pages, and stops cleanly on Ctrl+C.
+// The README's run commands, `deno task demo` and `npm start`, as a newcomer
+// runs them: they print where they listen, serve the pages, and stop
+// cleanly, leaving no process behind.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./_chromium.ts";
