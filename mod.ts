@@ -33,6 +33,7 @@ export {
   type CsrfOptions,
   type CsrfReason,
 } from "./src/csrf.ts";
+export { defineSession, type SessionDefinition } from "./src/define_session.ts";
 export {
   listSessions,
   type ListSessionsOptions,
@@ -52,6 +53,7 @@ export {
   MissingSessionValueError,
   SessionConflictError,
   SessionStoreError,
+  SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./src/errors.ts";
 export type {
@@ -69,3 +71,8 @@ export {
   type KvStoreOptions,
 } from "./src/stores/kv.ts";
 export { memoryStore, type MemoryStoreOptions } from "./src/stores/memory.ts";
+export {
+  type RedisClientLike,
+  redisStore,
+  type RedisStoreOptions,
+} from "./src/stores/redis.ts";

@@ -29,7 +29,8 @@
  *
  * Options: `--seconds=2` measured per row, `--warmup=1`, `--repeat=3`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
- * `--only=id,id` (row ids of bench/_rows.ts, and `memory`, `accounts`),
+ * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
+ * `memory`, `redis-memory`, `accounts`),
  * `--no-bun`, `--no-node`, `--growth=1000,100000,1000000` (`--no-growth`:
  * none; the seeded files are kept in bench/.data/ and reused for 12 h),
  * `--out=bench/RESULTS.md` (`--out=-`: print only, no charts),
@@ -38,6 +39,15 @@
  * @module
  */
 import { barChart, type BarGroup, lineChart } from "./_chart.ts";
+import {
+  measureRedisMemory,
+  REDIS_BASELINE,
+  REDIS_ROWS,
+  REDIS_TARGETS,
+  redisMemoryLine,
+  redisUrl,
+  stopRedis,
+} from "./redis.ts";
 import {
   GROWTH,
   pluginModules,
@@ -102,7 +112,12 @@ function bounded(name: keyof typeof OPTIONS, min: number, max: number): number {
 }
 
 const plugins = await pluginModules(new URL(".", import.meta.url));
-const ALL_ROWS: Row[] = [...ROWS, ...plugins.flatMap((p) => p.module.rows)];
+const ALL_ROWS: Row[] = [
+  ...ROWS,
+  // bench/redis.ts (the redis branch) lists its rows and their baselines.
+  ...REDIS_ROWS.map((row): Row => ({ ...row, bare: REDIS_BASELINE[row.id] })),
+  ...plugins.flatMap((p) => p.module.rows),
+];
 
 interface Load {
   requests: number;
@@ -321,7 +336,9 @@ async function load(
 async function measure(row: Row): Promise<Result> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   try {
-    const kvFile = row.seeded === undefined
+    const kvFile = row.mode.startsWith("redis-")
+      ? await redisUrl()
+      : row.seeded === undefined
       ? `${dir}/sessions.db`
       : seededFile(row.seeded);
     const server = await startServer(row, kvFile);
@@ -425,6 +442,7 @@ try {
     }
   }
 } finally {
+  await stopRedis(); // also when a row failed
   await Promise.allSettled(services.map((s) => s.stop()));
 }
 const loadAfter = Deno.loadavg();
@@ -502,6 +520,9 @@ const accounts = only === undefined || only.has("accounts")
   : undefined;
 const memory = only === undefined || only.has("memory")
   ? await measureMemory()
+  : undefined;
+const redisMemory = only === undefined || only.has("redis-memory")
+  ? await measureRedisMemory(rootPath)
   : undefined;
 
 function rps(result: Result): number {
@@ -588,6 +609,11 @@ const TARGETS: { row: string; against: string; target: number }[] = [
     { row: `${p}read-kv`, against: `${p}raw-read`, target: 0.75 },
     { row: `${p}write-kv`, against: `${p}raw-cas`, target: 0.90 },
   ]),
+  ...REDIS_TARGETS.map((t) => ({
+    row: t.row,
+    against: t.baseline,
+    target: t.target,
+  })),
 ];
 
 /** The peers: tessera's memoryStore counter against each peer's. */
@@ -865,6 +891,8 @@ if (memory) {
     } bytes per session** (V8 heap + external memory after GC, divided by the sessions; \`deno run --v8-flags=--expose-gc bench/memory.ts\`).`,
   );
 }
+
+if (redisMemory) lines.push("", redisMemoryLine(redisMemory));
 
 // ---- the charts ----
 

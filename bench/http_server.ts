@@ -40,6 +40,7 @@ import {
   type SessionStore,
   withSession,
 } from "../mod.ts";
+import { buildRedis, isRedisMode, REDIS_MODES } from "./redis.ts";
 
 /** The handler body every row shares. */
 function reply(visits: number): Response {
@@ -65,6 +66,7 @@ const MODES = [
   "floor-write-memory",
   "floor-read-kv",
   "floor-write-kv",
+  ...REDIS_MODES,
 ] as const;
 type Mode = typeof MODES[number];
 
@@ -175,6 +177,20 @@ function counting(store: SessionStore): {
   };
 }
 
+/** The read or write row's handler: the visit counter, through tessera. */
+function tesseraApp(store: SessionStore, write: boolean): Handler {
+  const handler: Handler = write
+    ? (req) =>
+      reply(
+        getSession<{ visits: number }>(req).update(
+          "visits",
+          (n = 0) => n + 1,
+        ),
+      )
+    : (req) => reply(getSession<{ visits: number }>(req).get("visits") ?? 0);
+  return withSession(handler, { store });
+}
+
 async function build(): Promise<Built> {
   if (plugin !== undefined) {
     if (!/^_[a-z0-9_]+_rows\.ts$/.test(plugin)) {
@@ -189,6 +205,18 @@ async function build(): Promise<Built> {
       reply,
     };
     return await module.build(mode, context);
+  }
+  if (isRedisMode(mode)) {
+    // The second argument is a redis-server URL (bench/redis.ts).
+    return await buildRedis(mode, kvPath, sessionCount, {
+      reply,
+      rawCookie,
+      tokenId,
+      primeTessera,
+      withTessera: tesseraApp,
+      isBun,
+      idle: IDLE,
+    });
   }
   switch (mode) {
     case "bare":
@@ -256,18 +284,8 @@ async function build(): Promise<Built> {
         : seeded
         ? Array.from({ length: sessionCount }, (_, i) => seedToken(i))
         : await primeTessera(store, sessionCount);
-      const handler: Handler = mode.startsWith("write")
-        ? (req) =>
-          reply(
-            getSession<{ visits: number }>(req).update(
-              "visits",
-              (n = 0) => n + 1,
-            ),
-          )
-        : (req) =>
-          reply(getSession<{ visits: number }>(req).get("visits") ?? 0);
       return {
-        handler: withSession(handler, { store }),
+        handler: tesseraApp(store, mode.startsWith("write")),
         cookies: tokens.map((token) => `session=${token}`),
         close: () => kv?.close(),
       };

@@ -8,6 +8,7 @@ import {
   type StoreFixture,
   tempDir,
 } from "./conformance/mod.ts";
+import { REDIS_STORES } from "./_redis.ts";
 
 const stores: StoreFixture[] = [
   {
@@ -35,6 +36,7 @@ const stores: StoreFixture[] = [
       };
     },
   },
+  ...REDIS_STORES,
 ];
 
 const listen: Listen = (handler) => {

@@ -13,6 +13,8 @@ export interface Cluster {
   readonly urls: string[];
   /** Every process's `/stats`. */
   stats(): Promise<ServerStats[]>;
+  /** Kills one process at once (SIGKILL), as a crash would. */
+  kill(index: number): void;
   /** Stops every process (stdin closed, then SIGKILL after 5 s) and waits. */
   close(): Promise<void>;
 }
@@ -27,7 +29,8 @@ interface Child {
 }
 
 /**
- * Starts `count` server processes on the KV file at `kvPath`, each on its
+ * Starts `count` server processes on the KV file at `kvPath` (or the Redis
+ * at a `redis://` URL), each on its
  * own loopback port. Fails, killing what it started, if one is not
  * listening within `timeoutMs`.
  */
@@ -119,6 +122,9 @@ export async function startCluster(
             await (await fetch(`${url}/stats`)).json() as ServerStats
           ),
         ),
+      kill(index) {
+        children[index]!.process.kill("SIGKILL");
+      },
       close,
     };
   } catch (error) {

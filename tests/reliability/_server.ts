@@ -1,25 +1,41 @@
 // A session server for the multi-process test and the load script:
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write --unstable-kv \
-//     tests/reliability/_server.ts <kv file>
+//     tests/reliability/_server.ts <kv file | redis://127.0.0.1:port>
 // Prints {"port": N} on its first stdout line, serves on 127.0.0.1 only, and
 // exits when its stdin closes (so it never outlives its parent) or after
 // 120 s at most.
+import { createClient } from "redis";
 import {
   getSession,
   kvStore,
+  redisStore,
   SessionConflictError,
+  type SessionStore,
   withSession,
 } from "../../mod.ts";
 import { conflictCounting } from "./_support.ts";
 
 const path = Deno.args[0];
 if (path === undefined) {
-  console.error("usage: _server.ts <kv file>");
+  console.error("usage: _server.ts <kv file | redis://…>");
   Deno.exit(2);
 }
 
-const kv = await Deno.openKv(path);
-const store = conflictCounting(kvStore(kv));
+async function open(): Promise<{ store: SessionStore; close(): void }> {
+  if (path!.startsWith("redis://")) {
+    // node-redis reconnects by itself after the server restarts.
+    const r = await createClient({ url: path }).connect();
+    return {
+      store: redisStore({ send: (c, a) => r.sendCommand([c, ...a]) }),
+      close: () => r.destroy(),
+    };
+  }
+  const kv = await Deno.openKv(path);
+  return { store: kvStore(kv), close: () => kv.close() };
+}
+
+const opened = await open();
+const store = conflictCounting(opened.store);
 const failures: Record<string, number> = {};
 
 const app = withSession((req) => {
@@ -83,4 +99,4 @@ const deadline = setTimeout(() => controller.abort(), 120_000);
 })();
 await server.finished;
 clearTimeout(deadline);
-kv.close();
+opened.close();
