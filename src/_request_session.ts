@@ -23,6 +23,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
   readonly #cookieName: string;
   readonly #stored: StoredSession;
   #used = false;
+  /** The handler returned: its response is gone, no cookie can follow. */
+  #closed = false;
+  /** How many `save(change)` callbacks are running (writes allowed). */
+  #changing = 0;
+  /** Saves of long-lived code, one after another. */
+  #saving: Promise<unknown> = Promise.resolve();
 
   constructor(options: ResolvedOptions, https: boolean) {
     this.#options = options;
@@ -148,6 +154,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     userId: string,
     metadata?: Record<string, unknown>,
   ): Promise<void> {
+    this.#open("login()");
     checkUserId(userId, "login()");
     if (metadata !== undefined) {
       if (
@@ -171,6 +178,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   async logout(): Promise<void> {
+    this.#open("logout()");
     this.#writable("");
     await this.#rotate({
       keep: this.#options.persistentFieldsOnLogout,
@@ -180,8 +188,22 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   async regenerate(): Promise<void> {
+    this.#open("regenerate()");
     this.#writable("");
     await this.#rotate({ keep: null, user: undefined, meta: undefined });
+  }
+
+  save(change?: () => void | Promise<void>): Promise<void> {
+    if (change !== undefined && typeof change !== "function") {
+      throw new TypeError(
+        `save() takes a function that changes the session, got ${
+          String(change)
+        }`,
+      );
+    }
+    const run = this.#saving.then(() => this.#saveNow(change));
+    this.#saving = run.catch(() => {});
+    return run;
   }
 
   async destroy(): Promise<void> {
@@ -197,11 +219,24 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   /**
-   * Saves what the handler changed, or refreshes the last-seen time.
-   * Returns `undefined` when there is nothing to store.
+   * Saves what the handler changed, or refreshes the last-seen time, once
+   * the handler returned; later writes throw. Returns `undefined` when there
+   * is nothing to store.
    */
-  save(): Promise<void> | undefined {
+  commit(): Promise<void> | undefined {
+    this.#closed = true;
     return this.#stored.save();
+  }
+
+  /** The response is being answered without the handler's (it threw). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Whether the response must carry a new token or clear the cookie. */
+  get issuesCookie(): boolean {
+    const stored = this.#stored;
+    return stored.token !== stored.presented || stored.erasedHttp;
   }
 
   /** The `Set-Cookie` values the response needs. */
@@ -226,8 +261,46 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   // ---- internals ----
 
+  async #saveNow(change?: () => void | Promise<void>): Promise<void> {
+    if (change !== undefined) {
+      this.#changing++;
+      try {
+        await change();
+      } finally {
+        this.#changing--;
+      }
+    }
+    const stored = this.#stored;
+    if (this.#closed && stored.id === null) {
+      const state = stored.values.state;
+      if (stored.values.pending || state.data.size > 0 || state.flash.size) {
+        // Storing it would mint a token no response can carry.
+        stored.values.reset();
+        throw new TypeError(
+          "save() found no stored session to change: it ended (expired, destroyed or signed out elsewhere), or was never created. Create the session during a request (before its response, e.g. before the WebSocket upgrade), and check session.id after save()",
+        );
+      }
+      return;
+    }
+    await stored.save();
+  }
+
+  /** Rotations need a cookie: refused once the response is gone. */
+  #open(what: string): void {
+    if (this.#closed) {
+      throw new TypeError(
+        `Cannot call ${what} after the response was returned: the new token would need a cookie that response can no longer carry. Call it while handling a request, and have the client make a new request (e.g. reconnect its WebSocket)`,
+      );
+    }
+  }
+
   #writable(key: string): void {
     this.#used = true;
+    if (this.#closed && this.#changing === 0) {
+      throw new TypeError(
+        `Cannot change "${key}" after the response was returned: the change would be lost. From long-lived code (WebSocket messages, SSE, background work), change the session inside \`await session.save(() => { ... })\`, which stores it with a compare-and-swap`,
+      );
+    }
     if (!this.#https && this.#options.httpsOnly) {
       throw new TypeError(
         `Cannot store "${key}": httpsOnly is set and this request came over plain HTTP`,

@@ -119,6 +119,45 @@ export interface Session<T extends object = Record<string, unknown>> {
    */
   regenerate(): Promise<void>;
   /**
+   * Stores the session now, with the same compare-and-swap, replay on
+   * conflict and write ids as the save after the handler. In a handler it
+   * saves what was changed so far. After the response was returned (in a
+   * WebSocket's `onmessage`, an SSE stream, background work) it is the only
+   * way to change the session: `set()`, `update()`, `delete()`, `clear()`
+   * and `flash()` throw a `TypeError` there unless called inside `change`.
+   * Calls run one after another; `update()` inside `change` composes with
+   * concurrent requests (its function re-runs on the newer value).
+   *
+   * After the response, the session must already be stored (no cookie can
+   * carry a new token), and `login()`, `logout()` and `regenerate()` throw.
+   * When the session ended meanwhile (expired, destroyed, signed out
+   * elsewhere), the change is dropped and `id` becomes `null`.
+   *
+   * @param change Changes to make before saving; it may be async.
+   * @returns When the change is stored.
+   * @throws {TypeError} after the response, when there is no stored session
+   * to change.
+   *
+   * @example Counting WebSocket messages in the session (Deno)
+   * ```ts ignore
+   * import { getSession, withSession } from "@tessera/session";
+   *
+   * Deno.serve(withSession((req) => {
+   *   const session = getSession<{ messages: number }>(req);
+   *   session.update("messages", (n = 0) => n); // stored before the upgrade
+   *   const { socket, response } = Deno.upgradeWebSocket(req);
+   *   socket.onmessage = async () => {
+   *     await session.save(() => {
+   *       session.update("messages", (n = 0) => n + 1);
+   *     });
+   *     socket.send(String(session.get("messages")));
+   *   };
+   *   return response;
+   * }));
+   * ```
+   */
+  save(change?: () => void | Promise<void>): Promise<void>;
+  /**
    * Deletes the session and clears its cookie. A value stored afterwards
    * starts a new session.
    *

@@ -47,10 +47,14 @@ const current = new AsyncLocalStorage<RequestSession>();
  * console.log(await second.text()); // "visit 2"
  * ```
  */
-export function withSession<A extends unknown[], R extends Request = Request>(
-  handler: (request: R, ...rest: A) => Response | Promise<Response>,
+export function withSession<
+  A extends unknown[],
+  R extends Request = Request,
+  Res extends Response | undefined = Response,
+>(
+  handler: (request: R, ...rest: A) => Res | Promise<Res>,
   options?: SessionOptions,
-): (request: R, ...rest: A) => Promise<Response> {
+): (request: R, ...rest: A) => Promise<Res> {
   if (typeof handler !== "function") {
     throw new TypeError(
       `withSession() needs a handler function, got ${String(handler)}`,
@@ -64,19 +68,20 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     error: unknown,
     request: Request,
     session: RequestSession,
-  ): Promise<Response> {
-    return finish(await onError(error, request), session, resolved);
+  ): Promise<Res> {
+    session.close();
+    return finish(await onError(error, request), session, resolved) as Res;
   }
 
   /** Saves after the handler; synchronous when there is nothing to store. */
   function complete(
-    response: Response,
+    response: Res,
     request: Request,
     session: RequestSession,
-  ): Response | Promise<Response> {
+  ): Res | Promise<Res> {
     let saving: Promise<void> | undefined;
     try {
-      saving = session.save();
+      saving = session.commit();
     } catch (error) {
       return failed(error, request, session);
     }
@@ -93,7 +98,8 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     error: unknown,
     request: Request,
     session: RequestSession,
-  ): Promise<Response> {
+  ): Promise<Res> {
+    session.close();
     if (!(error instanceof SessionStoreError)) throw error;
     return failed(error, request, session);
   }
@@ -103,15 +109,17 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     request: R,
     rest: A,
     session: RequestSession,
-  ): Response | Promise<Response> {
+  ): Res | Promise<Res> {
     sessions.set(request, session);
-    let result: Response | Promise<Response>;
+    let result: Res | Promise<Res>;
     try {
       result = current.run(session, handler, request, ...rest);
     } catch (error) {
       return handlerFailed(error, request, session);
     }
-    if (result instanceof Response) return complete(result, request, session);
+    if (result instanceof Response || result === undefined) {
+      return complete(result, request, session);
+    }
     return Promise.resolve(result).then(
       (response) => complete(response, request, session),
       (error) => handlerFailed(error, request, session),
@@ -126,7 +134,7 @@ export function withSession<A extends unknown[], R extends Request = Request>(
     loading: Promise<void> | undefined,
     checksCsrf: boolean,
     https: boolean,
-  ): Promise<Response> {
+  ): Promise<Res> {
     try {
       await loading;
       if (checksCsrf) {
@@ -141,7 +149,8 @@ export function withSession<A extends unknown[], R extends Request = Request>(
         if (refusal !== null) throw refusal;
       }
     } catch (error) {
-      return await onError(error, request);
+      session.close();
+      return await onError(error, request) as Res;
     }
     return await run(request, rest, session);
   }
@@ -151,7 +160,7 @@ export function withSession<A extends unknown[], R extends Request = Request>(
   return function sessionHandler(
     request: R,
     ...rest: A
-  ): Promise<Response> {
+  ): Promise<Res> {
     const https = isHttps(request, resolved);
     const session = new RequestSession(resolved, https);
     const loading = session.load(request.headers.get("cookie"));
@@ -273,11 +282,21 @@ function trustedElement(
   return elements.length < hops ? undefined : elements[elements.length - hops];
 }
 
-function finish(
-  response: Response,
+function finish<Res extends Response | undefined>(
+  response: Res,
   session: RequestSession,
   options: ResolvedOptions,
-): Response {
+): Res {
+  if (response === undefined) {
+    // Bun's `if (server.upgrade(req)) return;`: the upgrade answered the
+    // request, and the session was saved, but no header can be added now.
+    if (session.issuesCookie) {
+      throw new TypeError(
+        "The handler returned no Response (a WebSocket upgrade?) but its session needs a Set-Cookie (it was created, rotated or ended during this request): create, sign in or end the session in an ordinary request before the upgrade",
+      );
+    }
+    return response;
+  }
   const cookies = session.cookies();
   const clearSiteData = options.clearSiteData && session.ended;
   if (cookies.length === 0 && !session.used && !clearSiteData) return response;
@@ -286,7 +305,7 @@ function finish(
     writeHeaders(headers, cookies, session.used, clearSiteData);
   } catch {
     // Immutable headers (Response.redirect(), fetch() results): copy once.
-    response = new Response(response.body, response);
+    response = new Response(response.body, response) as Res & Response;
     headers = response.headers;
     writeHeaders(headers, cookies, session.used, clearSiteData);
   }

@@ -10,6 +10,19 @@ export interface BunServer {
     request: Request,
   ): { address: string; port: number; family: string } | null;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  /** Upgrades to a WebSocket; `true` when it did (answer nothing then). */
+  upgrade(request: Request, options?: { data?: unknown }): boolean;
+}
+
+/** Bun's server-side WebSocket, the part the tests use. */
+export interface BunServerWebSocket<D = unknown> {
+  readonly data: D;
+  send(message: string): void;
+}
+
+/** `Bun.serve()`'s `websocket` handlers, the part the tests use. */
+export interface BunWebSocketHandler<D = unknown> {
+  message(ws: BunServerWebSocket<D>, message: string | Uint8Array): unknown;
 }
 
 /** A handler as `Bun.serve` calls it. */
@@ -43,7 +56,11 @@ export type BunRouteHandler<Path extends string> = (
 export interface BunServeOptions<R extends string = string> {
   hostname?: string;
   port?: number;
-  fetch?: BunHandler;
+  fetch?: (
+    request: Request,
+    server: BunServer,
+  ) => Response | undefined | Promise<Response | undefined>;
+  websocket?: BunWebSocketHandler<never>;
   routes?: { [Path in R]: BunRouteHandler<Path> | Response };
 }
 
