@@ -138,12 +138,12 @@ Deno.test("storeTimeout: out-of-range values are refused naming the option", asy
 
 Deno.test("storeTimeout: a stalled call times out while fast calls go on around it, also after an idle spell", async () => {
   const inner = memoryStore();
-  let stallCookie: string | undefined;
+  const stalled: { id?: string } = {};
   const never = new Promise<never>(() => {});
   const store: SessionStore = {
     maxValueBytes: inner.maxValueBytes,
     // Reads of the one stalled session never answer; all others do.
-    get: (key) => key[1] === stallCookie ? never : inner.get(key),
+    get: (key) => key[1] === stalled.id ? never : inner.get(key),
     commit: (change) => inner.commit(change),
     list: (prefix) => inner.list(prefix),
   };
@@ -158,7 +158,7 @@ Deno.test("storeTimeout: a stalled call times out while fast calls go on around 
   const victim = new Browser(app);
   await victim.text("http://localhost/");
   const [, { value: token }] = [...victim.cookies][0]!;
-  stallCookie = await sha256(token);
+  stalled.id = await sha256(token);
   const others = Array.from({ length: 8 }, () => new Browser(app));
   for (const round of ["busy", "after an idle spell"]) {
     if (round !== "busy") await new Promise((r) => setTimeout(r, 500));
