@@ -25,7 +25,12 @@
  *
  * @module
  */
-export { currentSession, getSession, withSession } from "./src/with_session.ts";
+export {
+  currentSession,
+  getSession,
+  type SessionLookupOptions,
+  withSession,
+} from "./src/with_session.ts";
 export {
   CSRF_FIELD,
   CSRF_HEADER,

@@ -6,6 +6,7 @@
 import type { SessionOptions } from "./options.ts";
 import type { Session } from "./session.ts";
 import { currentSession, getSession, withSession } from "./with_session.ts";
+import { currentLayers, type Layers, requestLayers } from "./_layers.ts";
 
 /**
  * The app's sessions, declared once by {@link defineSession}: one set of
@@ -102,8 +103,16 @@ export function defineSession<T extends object = Record<string, unknown>>(
     },
     options,
   );
-  function mine(session: Session, what: string): Session<T> {
-    if (!ours.has(session)) {
+  function mine(
+    layers: Layers | undefined,
+    what: string,
+    standard: () => Session,
+  ): Session<T> {
+    // No layer at all: the standard error of getSession()/currentSession().
+    if (layers === undefined) standard();
+    // Among nested layers (a site and an admin definition), this one's.
+    const session = layers?.findWhere((s) => ours.has(s));
+    if (session === undefined) {
       throw new TypeError(
         `sessions.${what} found a session of another withSession() or defineSession(): wrap the handler with this definition's handler()`,
       );
@@ -123,10 +132,14 @@ export function defineSession<T extends object = Record<string, unknown>>(
       return (request: R, ...rest: A) => handle(request, inner, rest);
     },
     get(request: Request): Session<T> {
-      return mine(getSession(request), "get(request)");
+      return mine(
+        requestLayers.get(request),
+        "get(request)",
+        () => getSession(request),
+      );
     },
     current(): Session<T> {
-      return mine(currentSession(), "current()");
+      return mine(currentLayers.getStore(), "current()", currentSession);
     },
   });
 }

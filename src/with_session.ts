@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type ResolvedOptions,
   resolveOptions,
@@ -11,11 +10,23 @@ import {
 } from "./options.ts";
 import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
 import { SessionStoreError } from "./errors.ts";
+import { currentLayers, Layers, requestLayers } from "./_layers.ts";
 import { RequestSession } from "./_request_session.ts";
 import type { Session } from "./session.ts";
 
-const sessions = new WeakMap<Request, RequestSession>();
-const current = new AsyncLocalStorage<RequestSession>();
+/**
+ * Which session {@link getSession} and {@link currentSession} return when
+ * more than one `withSession` layer (each with its own `cookieName`) handles
+ * a request.
+ */
+export interface SessionLookupOptions {
+  /**
+   * The `cookieName` of the layer whose session is wanted.
+   *
+   * @default the innermost layer's (the only one, for most apps)
+   */
+  readonly cookieName?: string;
+}
 
 /**
  * Wraps a fetch handler so that every request has a session. The session is
@@ -110,10 +121,15 @@ export function withSession<
     rest: A,
     session: RequestSession,
   ): Res | Promise<Res> {
-    sessions.set(request, session);
+    const layers = new Layers(
+      session,
+      resolved.httpCookie,
+      requestLayers.get(request),
+    );
+    requestLayers.set(request, layers);
     let result: Res | Promise<Res>;
     try {
-      result = current.run(session, handler, request, ...rest);
+      result = currentLayers.run(layers, handler, request, ...rest);
     } catch (error) {
       return handlerFailed(error, request, session);
     }
@@ -178,12 +194,17 @@ export function withSession<
 }
 
 /**
- * The session of a request handled by {@link withSession}.
+ * The session of a request handled by {@link withSession}. When several
+ * `withSession` layers with different `cookieName`s handle the request
+ * (e.g. a site session around an admin one), each has its own session:
+ * without `lookup`, the innermost layer's is returned.
  *
  * @typeParam T The shape of the session's values.
  * @param request The request the handler received.
+ * @param lookup Which layer's session, by its `cookieName`.
  * @returns Its session.
- * @throws {TypeError} when the request did not pass through `withSession`.
+ * @throws {TypeError} when the request did not pass through `withSession`,
+ * or through none with that `cookieName`.
  *
  * @example Reading the language
  * ```ts
@@ -195,14 +216,37 @@ export function withSession<
  * }, { store: memoryStore() });
  * console.log(await (await app(new Request("http://localhost/"))).text()); // "en"
  * ```
+ *
+ * @example A site session and an admin session
+ * ```ts
+ * import { getSession, memoryStore, withSession } from "@tessera/session";
+ *
+ * const store = memoryStore();
+ * const admin = withSession((req) => {
+ *   getSession(req, { cookieName: "admin" }).set("mode", "audit");
+ *   getSession(req, { cookieName: "site" }).set("theme", "dark");
+ *   return new Response("ok");
+ * }, { store, cookieName: "admin" });
+ * const app = withSession(admin, { store, cookieName: "site" });
+ *
+ * const res = await app(new Request("http://localhost/"));
+ * console.log(res.headers.getSetCookie().length); // 2
+ * ```
  */
 export function getSession<T extends object = Record<string, unknown>>(
   request: Request,
+  lookup?: SessionLookupOptions,
 ): Session<T> {
-  const session = sessions.get(request);
+  const name = lookupName(lookup, "getSession()");
+  const layers = requestLayers.get(request);
+  const session = layers?.find(name);
   if (session === undefined) {
     throw new TypeError(
-      "getSession() was given a request that withSession() did not handle: wrap the handler with withSession(handler), and pass the request it received",
+      layers === undefined
+        ? "getSession() was given a request that withSession() did not handle: wrap the handler with withSession(handler), and pass the request it received"
+        : `getSession() found no withSession() layer with cookieName "${name}" around this request (there are: ${
+          layers.names().map((n) => `"${n}"`).join(", ")
+        })`,
     );
   }
   return session as unknown as Session<T>;
@@ -210,11 +254,15 @@ export function getSession<T extends object = Record<string, unknown>>(
 
 /**
  * The session of the request being handled, found through
- * `AsyncLocalStorage`, for code that has no access to the request.
+ * `AsyncLocalStorage`, for code that has no access to the request. With
+ * several `withSession` layers, the innermost one's unless `lookup` names
+ * another.
  *
  * @typeParam T The shape of the session's values.
+ * @param lookup Which layer's session, by its `cookieName`.
  * @returns The current request's session.
- * @throws {TypeError} when called outside a handler wrapped by `withSession`.
+ * @throws {TypeError} when called outside a handler wrapped by `withSession`,
+ * or by none with that `cookieName`.
  *
  * @example From a helper deep in the call stack
  * ```ts
@@ -229,14 +277,34 @@ export function getSession<T extends object = Record<string, unknown>>(
  */
 export function currentSession<
   T extends object = Record<string, unknown>,
->(): Session<T> {
-  const session = current.getStore();
+>(lookup?: SessionLookupOptions): Session<T> {
+  const name = lookupName(lookup, "currentSession()");
+  const layers = currentLayers.getStore();
+  const session = layers?.find(name);
   if (session === undefined) {
     throw new TypeError(
-      "currentSession() was called outside a request: call it while a handler wrapped by withSession() runs",
+      layers === undefined
+        ? "currentSession() was called outside a request: call it while a handler wrapped by withSession() runs"
+        : `currentSession() found no withSession() layer with cookieName "${name}" (there are: ${
+          layers.names().map((n) => `"${n}"`).join(", ")
+        })`,
     );
   }
   return session as unknown as Session<T>;
+}
+
+function lookupName(
+  lookup: SessionLookupOptions | undefined,
+  what: string,
+): string | undefined {
+  if (lookup === undefined) return undefined;
+  const name = lookup?.cookieName;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(
+      `${what} cookieName must be a string, got ${String(name)}`,
+    );
+  }
+  return name;
 }
 
 function isHttps(request: Request, options: ResolvedOptions): boolean {

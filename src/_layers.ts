@@ -1,0 +1,51 @@
+// The sessions of one request, one per withSession layer (a site session and
+// an admin session under different cookie names), reachable by the request
+// and through AsyncLocalStorage. The innermost layer answers lookups that
+// name no cookie, as a single layer always did.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { RequestSession } from "./_request_session.ts";
+
+/** One layer's session on top of the layers around it. */
+export class Layers {
+  readonly session: RequestSession;
+  readonly name: string;
+  readonly outer: Layers | undefined;
+
+  constructor(session: RequestSession, name: string, outer?: Layers) {
+    this.session = session;
+    this.name = name;
+    this.outer = outer;
+  }
+
+  /** The innermost layer's session, or the one named `name`. */
+  find(name?: string): RequestSession | undefined {
+    return this.findWhere((_, layer) =>
+      name === undefined || layer.name === name
+    );
+  }
+
+  /** The innermost session that `accept` takes. */
+  findWhere(
+    accept: (session: RequestSession, layer: Layers) => boolean,
+  ): RequestSession | undefined {
+    for (const layer of this.#all()) {
+      if (accept(layer.session, layer)) return layer.session;
+    }
+    return undefined;
+  }
+
+  /** The cookie names of every layer, innermost first. */
+  names(): string[] {
+    return [...this.#all()].map((layer) => layer.name);
+  }
+
+  *#all(): Generator<Layers> {
+    yield this;
+    if (this.outer !== undefined) yield* this.outer.#all();
+  }
+}
+
+/** Each request's layers, innermost on top. */
+export const requestLayers: WeakMap<Request, Layers> = new WeakMap();
+/** The layers of the handler running now. */
+export const currentLayers: AsyncLocalStorage<Layers> = new AsyncLocalStorage();
