@@ -44,10 +44,17 @@ export {
   type ListSessionsOptions,
   type RevokeOptions,
   revokeSession,
+  type RevokeSessionOptions,
   revokeUserSessions,
   type UserSession,
 } from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
+export type {
+  SessionEvent,
+  SessionEventBase,
+  SessionEventListener,
+  SessionEventType,
+} from "./src/events.ts";
 export type {
   SameSite,
   SessionOptions,

@@ -3,6 +3,7 @@
 // (src/_stored_session.ts, src/_save.ts, src/_rotate.ts), and the cookies
 // its response needs (src/_session_cookies.ts).
 import { findCookie } from "./_cookie.ts";
+import { type Emitter, SILENT } from "./_emit.ts";
 import { assertJson } from "./_json.ts";
 import { rotate, type Rotation } from "./_rotate.ts";
 import { sessionCookies } from "./_session_cookies.ts";
@@ -30,11 +31,15 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Saves of long-lived code, one after another. */
   #saving: Promise<unknown> = Promise.resolve();
 
-  constructor(options: ResolvedOptions, https: boolean) {
+  constructor(
+    options: ResolvedOptions,
+    https: boolean,
+    events: Emitter = SILENT,
+  ) {
     this.#options = options;
     this.#https = https;
     this.#cookieName = https ? options.httpsCookie : options.httpCookie;
-    this.#stored = new StoredSession(options, https);
+    this.#stored = new StoredSession(options, https, events);
   }
 
   /**
@@ -51,6 +56,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
       }
     }
     if (found.kind !== "one" || !isWellFormedToken(found.value)) {
+      if (found.kind !== "none") {
+        this.#stored.events.emit({
+          type: found.kind === "many" ? "cookie-duplicate" : "cookie-malformed",
+          cookieName: this.#cookieName,
+        });
+      }
       return undefined;
     }
     if (!this.#https && this.#options.httpsOnly) return undefined;
@@ -168,7 +179,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
       assertJson(metadata, "metadata");
     }
     this.#writable("");
-    await this.#rotate({
+    await this.#rotate("login", {
       keep: this.#options.persistentFieldsOnLogin,
       user: userId,
       meta: metadata === undefined
@@ -180,7 +191,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async logout(): Promise<void> {
     this.#open("logout()");
     this.#writable("");
-    await this.#rotate({
+    await this.#rotate("logout", {
       keep: this.#options.persistentFieldsOnLogout,
       user: null,
       meta: null,
@@ -190,7 +201,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async regenerate(): Promise<void> {
     this.#open("regenerate()");
     this.#writable("");
-    await this.#rotate({ keep: null, user: undefined, meta: undefined });
+    await this.#rotate("rotated", {
+      keep: null,
+      user: undefined,
+      meta: undefined,
+    });
   }
 
   save(change?: () => void | Promise<void>): Promise<void> {
@@ -208,10 +223,20 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   async destroy(): Promise<void> {
     this.#used = true;
+    const { id } = this.#stored;
+    const userId = this.userId;
     await this.#stored.destroy();
+    if (id !== null) {
+      this.#stored.events.emit({ type: "destroyed", sessionId: id, userId });
+    }
   }
 
   // ---- driven by withSession ----
+
+  /** Where this request's lifecycle events go. */
+  get events(): Emitter {
+    return this.#stored.events;
+  }
 
   /** The stored CSRF token, without creating one. */
   get storedCsrfToken(): string | null {
@@ -308,7 +333,18 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
   }
 
-  #rotate(rotation: Rotation): Promise<void> {
-    return rotate(this.#stored, this.#options, rotation);
+  async #rotate(
+    type: "login" | "logout" | "rotated",
+    rotation: Rotation,
+  ): Promise<void> {
+    const previous = this.#stored.id;
+    const before = this.userId;
+    await rotate(this.#stored, this.#options, rotation);
+    this.#stored.events.emit({
+      type,
+      sessionId: this.#stored.id,
+      previousSessionId: previous,
+      userId: type === "logout" ? before : this.userId,
+    });
   }
 }

@@ -108,6 +108,11 @@ export async function rotate(
       }
       return;
     }
+    session.events.emit({
+      type: "conflict-retried",
+      sessionId: oldId,
+      attempt,
+    });
     if (attempt >= options.maxAttempts) {
       throw new SessionConflictError(attempt);
     }

@@ -20,7 +20,14 @@ export async function saveChanges(
     const state = session.values.state;
     if (
       worthStoring(session.csrfUnstored ? { ...state, csrf: null } : state)
-    ) await session.create(store);
+    ) {
+      await session.create(store);
+      session.events.emit({
+        type: "created",
+        sessionId: session.id!,
+        userId: session.values.state.user,
+      });
+    }
     session.values.done();
     return;
   }
@@ -67,6 +74,11 @@ export async function saveChanges(
     // look at once, before other writes push it out of the record's list.
     let fresh = await io.read(store, key);
     if (written !== undefined && session.adopt(fresh, writeId)) return;
+    session.events.emit({
+      type: "conflict-retried",
+      sessionId: session.id,
+      attempt,
+    });
     if (attempt >= options.maxAttempts) {
       throw new SessionConflictError(attempt);
     }

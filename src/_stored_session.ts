@@ -11,6 +11,7 @@ import {
   StoreAccess,
   userSessionKey,
 } from "./_store_access.ts";
+import { type Emitter, SILENT } from "./_emit.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { saveChanges } from "./_save.ts";
 import { SessionValues } from "./_values.ts";
@@ -43,11 +44,18 @@ export class StoredSession {
   #erasedHttp = false;
   /** A CSRF token handed out without a session, not a reason to create one. */
   csrfUnstored = false;
+  /** Where this request's lifecycle events go. */
+  readonly events: Emitter;
 
-  constructor(options: ResolvedOptions, https: boolean) {
+  constructor(
+    options: ResolvedOptions,
+    https: boolean,
+    events: Emitter = SILENT,
+  ) {
     this.#options = options;
     this.#https = https;
     this.io = new StoreAccess(options, https);
+    this.events = events;
   }
 
   get presented(): string | null {
@@ -96,6 +104,13 @@ export class StoredSession {
       // under this token is dead.
       if (record === null || record.https === this.#https) {
         this.#stale = { key, versionstamp: entry.versionstamp };
+        if (record !== null) {
+          this.events.emit({
+            type: "expired",
+            sessionId: id,
+            userId: record.user,
+          });
+        }
       }
       return;
     }
@@ -193,6 +208,7 @@ export class StoredSession {
       }
       // Only a stale record changing under us can fail this: forget it.
       this.#stale = undefined;
+      this.events.emit({ type: "conflict-retried", sessionId: null, attempt });
       if (attempt >= this.#options.maxAttempts) {
         throw new SessionConflictError(attempt);
       }

@@ -7,6 +7,8 @@
  */
 import { decodeRecord, isExpired } from "./_record.ts";
 import { SessionStoreError } from "./errors.ts";
+import { Emitter, SILENT } from "./_emit.ts";
+import type { SessionEventListener } from "./events.ts";
 import { checkUserId } from "./_user_id.ts";
 import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
 import { sessionKey, userSessionKey } from "./_store_access.ts";
@@ -42,8 +44,19 @@ export interface ListSessionsOptions {
   absoluteTimeout?: number;
 }
 
+/** Options of {@link revokeSession}. */
+export interface RevokeSessionOptions {
+  /**
+   * Receives a `revoked` event for each session ended, as the `onEvent`
+   * option of `withSession` does (usually the same listener).
+   *
+   * @default {none}
+   */
+  onEvent?: SessionEventListener;
+}
+
 /** Options of {@link revokeUserSessions}. */
-export interface RevokeOptions {
+export interface RevokeOptions extends RevokeSessionOptions {
   /** A session id to keep, usually `session.id` ("sign out other devices"). */
   except?: string | null;
 }
@@ -126,6 +139,7 @@ export async function listSessions(
  * @param store The store given to `withSession`.
  * @param userId The user the session belongs to.
  * @param sessionId The id from {@link listSessions}.
+ * @param options `onEvent`: where the `revoked` event goes.
  * @returns `true` when a session of that user was ended.
  *
  * @example Signing out one device
@@ -139,8 +153,10 @@ export async function revokeSession(
   store: SessionStore,
   userId: string,
   sessionId: string,
+  options: RevokeSessionOptions = {},
 ): Promise<boolean> {
   checkUserId(userId, "revokeSession()");
+  const events = revokeEvents(options);
   if (typeof sessionId !== "string" || sessionId === "") {
     throw new TypeError(
       `revokeSession() needs a session id, got ${JSON.stringify(sessionId)}`,
@@ -160,6 +176,7 @@ export async function revokeSession(
         deletes: [indexKey, sessionKey(sessionId)],
       }),
   );
+  revoked(events, userId, [sessionId]);
   return true;
 }
 
@@ -169,7 +186,8 @@ export async function revokeSession(
  *
  * @param store The store given to `withSession`.
  * @param userId The user id passed to `login`.
- * @param options `except`: a session id to keep.
+ * @param options `except`: a session id to keep; `onEvent`: where the
+ * `revoked` events go.
  * @returns How many sessions were ended.
  *
  * @example After a password change
@@ -194,6 +212,7 @@ export async function revokeUserSessions(
   options: RevokeOptions = {},
 ): Promise<number> {
   checkUserId(userId, "revokeUserSessions()");
+  const events = revokeEvents(options);
   const except = options.except ?? null;
   const ids = (await indexEntries(store, userId)).map((e) => e.key[2]!)
     .filter((id) => id !== except);
@@ -203,8 +222,30 @@ export async function revokeUserSessions(
       deletes.push(userSessionKey(userId, id), sessionKey(id));
     }
     await guard("save", () => store.commit({ checks: [], sets: [], deletes }));
+    revoked(events, userId, ids.slice(i, i + BATCH / 2));
   }
   return ids.length;
+}
+
+/** The `revoked` events' emitter, checked before anything is ended. */
+function revokeEvents(options: RevokeSessionOptions): Emitter {
+  const listener = options.onEvent ?? null;
+  if (listener !== null && typeof listener !== "function") {
+    throw new TypeError(
+      `onEvent must be a function, got ${String(listener)}`,
+    );
+  }
+  return listener === null ? SILENT : new Emitter(listener);
+}
+
+function revoked(
+  events: Emitter,
+  userId: string,
+  ids: readonly string[],
+): void {
+  for (const sessionId of ids) {
+    events.emit({ type: "revoked", sessionId, userId });
+  }
 }
 
 async function indexEntries(store: SessionStore, userId: string) {

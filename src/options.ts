@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { SessionEvent, SessionEventListener } from "./events.ts";
 import { setCookie } from "./_cookie.ts";
 import {
   CsrfError,
@@ -182,6 +183,32 @@ export interface SessionOptions {
    * @default {a 503 for store errors, a 500 otherwise, logged with console.error; a CsrfError's status (403, or 413) with its message as plain text, not logged}
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+  /**
+   * Receives lifecycle and audit events ({@link SessionEvent}): created,
+   * login, logout, rotated, renewed, destroyed, expired, revoked, conflict
+   * retried, save gave up, CSRF refused, malformed or duplicate cookie.
+   * Events carry the session's id, never its token. The listener is called
+   * synchronously and not awaited; if it throws (or its promise rejects),
+   * the error is reported once with `console.error` and the request goes on.
+   *
+   * @default {none: no events are built}
+   *
+   * @example Audit log lines (with `OTEL_DENO=true`, Deno exports them as
+   * OpenTelemetry logs)
+   * ```ts
+   * import { memoryStore, withSession } from "@tessera/session";
+   *
+   * const app = withSession(() => new Response("ok"), {
+   *   store: memoryStore(),
+   *   onEvent(event) {
+   *     if (event.type === "login" || event.type === "csrf-refused") {
+   *       console.info(JSON.stringify(event));
+   *     }
+   *   },
+   * });
+   * ```
+   */
+  onEvent?: SessionEventListener;
 }
 
 /** Options with defaults applied and checked, computed once per `withSession`. */
@@ -211,6 +238,8 @@ export interface ResolvedOptions {
     error: unknown,
     request: Request,
   ) => Response | Promise<Response>;
+  /** `null` when no one listens. */
+  readonly onEvent: SessionEventListener | null;
 }
 
 const DAY = 86_400_000;
@@ -353,6 +382,10 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
   if (typeof onError !== "function") {
     throw new TypeError(`onError must be a function, got ${String(onError)}`);
   }
+  const onEvent = options.onEvent ?? null;
+  if (onEvent !== null && typeof onEvent !== "function") {
+    throw new TypeError(`onEvent must be a function, got ${String(onEvent)}`);
+  }
   return {
     store: storeGetter(options.store),
     httpsCookie: `__Host-${cookieName}`,
@@ -377,6 +410,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     maxAttempts,
     storeTimeout,
     onError,
+    onEvent,
   };
 }
 

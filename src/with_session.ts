@@ -9,7 +9,8 @@ import {
   type SessionOptions,
 } from "./options.ts";
 import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
-import { SessionStoreError } from "./errors.ts";
+import { SessionConflictError, SessionStoreError } from "./errors.ts";
+import { Emitter, SILENT } from "./_emit.ts";
 import { currentLayers, Layers, requestLayers } from "./_layers.ts";
 import { RequestSession } from "./_request_session.ts";
 import type { Session } from "./session.ts";
@@ -81,6 +82,14 @@ export function withSession<
     session: RequestSession,
   ): Promise<Res> {
     session.close();
+    if (error instanceof SessionStoreError) {
+      session.events.emit({
+        type: "save-gave-up",
+        sessionId: session.id,
+        attempts: error instanceof SessionConflictError ? error.attempts : null,
+        error: error.name,
+      });
+    }
     return finish(await onError(error, request), session, resolved) as Res;
   }
 
@@ -162,7 +171,14 @@ export function withSession<
           resolved.csrf!,
         );
         // A CsrfError, answered through onError like a store failure.
-        if (refusal !== null) throw refusal;
+        if (refusal !== null) {
+          session.events.emit({
+            type: "csrf-refused",
+            sessionId: session.id,
+            reason: refusal.reason,
+          });
+          throw refusal;
+        }
       }
     } catch (error) {
       session.close();
@@ -178,7 +194,13 @@ export function withSession<
     ...rest: A
   ): Promise<Res> {
     const https = isHttps(request, resolved);
-    const session = new RequestSession(resolved, https);
+    const session = new RequestSession(
+      resolved,
+      https,
+      resolved.onEvent === null
+        ? SILENT
+        : new Emitter(resolved.onEvent, request),
+    );
     const loading = session.load(request.headers.get("cookie"));
     const checksCsrf = resolved.csrf !== null &&
       isUnsafeMethod(request.method);
