@@ -49,6 +49,7 @@ export {
   type UserSession,
 } from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
+export { SESSION_TOKEN_HEADER } from "./src/bearer.ts";
 export type {
   SessionEvent,
   SessionEventBase,

@@ -59,6 +59,8 @@ export function withWrite(state: SessionState, writeId: string): SessionState {
 export interface SessionRecord extends SessionState {
   /** Whether the session belongs to the HTTPS channel. */
   readonly https: boolean;
+  /** Whether its token travels as a bearer token, not in a cookie. */
+  readonly bearer: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -70,7 +72,11 @@ const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Serialises a session. Object.fromEntries defines properties, it never
  * assigns, so a `__proto__` key is stored as plain data. */
-export function encodeRecord(state: SessionState, https: boolean): Uint8Array {
+export function encodeRecord(
+  state: SessionState,
+  https: boolean,
+  bearer = false,
+): Uint8Array {
   const record: Record<string, unknown> = {
     v: RECORD_VERSION,
     data: Object.fromEntries(state.data),
@@ -83,6 +89,8 @@ export function encodeRecord(state: SessionState, https: boolean): Uint8Array {
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
   if (state.writes.length > 0) record.w = state.writes;
+  // Absent for cookie sessions: records from before the bearer carrier.
+  if (bearer) record.bearer = true;
   return encoder.encode(JSON.stringify(record));
 }
 
@@ -97,6 +105,7 @@ const RECORD_KEYS = new Set([
   "csrf",
   "meta",
   "w",
+  "bearer",
 ]);
 
 /** Parses stored bytes; `null` for anything that is not a well-formed record
@@ -124,7 +133,7 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     (r.flash !== undefined && !isObject(r.flash)) ||
     (r.csrf !== undefined && typeof r.csrf !== "string") ||
     (r.meta !== undefined && !isObject(r.meta)) ||
-    !isWrites(r.w)
+    !isWrites(r.w) || (r.bearer !== undefined && r.bearer !== true)
   ) {
     return null;
   }
@@ -134,6 +143,7 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     created: r.created,
     seen: r.seen,
     https: r.https,
+    bearer: r.bearer === true,
     user: r.user as string | null,
     csrf: (r.csrf as string | undefined) ?? null,
     meta: (r.meta as Record<string, unknown> | undefined) ?? null,

@@ -2,6 +2,7 @@
 // API over its values (src/_values.ts) and their stored record
 // (src/_stored_session.ts, src/_save.ts, src/_rotate.ts), and the cookies
 // its response needs (src/_session_cookies.ts).
+import { bearerToken, tokenHeader } from "./bearer.ts";
 import { findCookie } from "./_cookie.ts";
 import { type Emitter, SILENT } from "./_emit.ts";
 import { assertJson } from "./_json.ts";
@@ -46,7 +47,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
    * Reads the session named by the request's cookie. Returns `undefined`
    * (no promise, no store access) when the request names none.
    */
-  load(cookieHeader: string | null): Promise<void> | undefined {
+  load(headers: Headers): Promise<void> | undefined {
+    if (this.#options.carrier === "bearer") {
+      // Cookies are not looked at: a bearer app never mixes with them.
+      const token = bearerToken(headers.get("authorization"));
+      if (token === null || (!this.#https && this.#options.httpsOnly)) {
+        return undefined;
+      }
+      return this.#stored.load(token);
+    }
+    const cookieHeader = headers.get("cookie");
     if (cookieHeader === null) return undefined;
     const found = findCookie(cookieHeader, this.#cookieName);
     if (this.#https) {
@@ -256,6 +266,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** The response is being answered without the handler's (it threw). */
   close(): void {
     this.#closed = true;
+  }
+
+  /** The `Session-Token` header value (bearer carrier), if one is due. */
+  tokenHeader(): string | undefined {
+    return tokenHeader(this.#stored);
   }
 
   /** Whether the response must carry a new token or clear the cookie. */

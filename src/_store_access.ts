@@ -78,9 +78,16 @@ export class StoreAccess {
     return this.#store = store;
   }
 
+  /** Whether a record belongs to this request's channel and carrier: an
+   * HTTP session is not one over HTTPS, a bearer token not a cookie. */
+  sameChannel(record: SessionRecord): boolean {
+    return record.https === this.#https &&
+      record.bearer === (this.#options.carrier === "bearer");
+  }
+
   /** Whether a stored record is a live session of this request's channel. */
   usable(record: SessionRecord): boolean {
-    return record.https === this.#https &&
+    return this.sameChannel(record) &&
       !isExpired(
         record,
         Date.now(),
@@ -170,7 +177,11 @@ export class StoreAccess {
   }
 
   encode(store: SessionStore, state: SessionState): Uint8Array {
-    const bytes = encodeRecord(state, this.#https);
+    const bytes = encodeRecord(
+      state,
+      this.#https,
+      this.#options.carrier === "bearer",
+    );
     if (bytes.byteLength > store.maxValueBytes) {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }

@@ -102,7 +102,7 @@ export class StoredSession {
     if (record === null || !this.io.usable(record)) {
       // A record on the other channel is not ours to remove; anything else
       // under this token is dead.
-      if (record === null || record.https === this.#https) {
+      if (record === null || this.io.sameChannel(record)) {
         this.#stale = { key, versionstamp: entry.versionstamp };
         if (record !== null) {
           this.events.emit({

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SessionEvent, SessionEventListener } from "./events.ts";
+import type { SessionEventListener } from "./events.ts";
 import { setCookie } from "./_cookie.ts";
 import {
   CsrfError,
@@ -159,6 +159,38 @@ export interface SessionOptions {
    */
   csrf?: boolean | CsrfOptions;
   /**
+   * How the session token travels. `"cookie"`: in the session cookie.
+   * `"bearer"`, for API and mobile clients: the request sends it as
+   * `Authorization: Bearer <token>`, and a response that issues a new one
+   * (the first stored value, `login()`, `logout()`, `regenerate()`) carries
+   * it in the `Session-Token` header; an empty `Session-Token` means the
+   * session ended and the client should drop its token. A bearer app reads
+   * no cookie and sets none, and a cookie app ignores `Authorization`; the
+   * `csrf` check does not apply to bearer requests (a browser never adds the
+   * header on its own), and the cookie options are unused.
+   *
+   * @default {"cookie"}
+   *
+   * @example A token API for a mobile app
+   * ```ts
+   * import { getSession, memoryStore, withSession } from "@tessera/session";
+   *
+   * const api = withSession(async (req) => {
+   *   const session = getSession(req);
+   *   if (new URL(req.url).pathname === "/login") await session.login("ada");
+   *   return Response.json({ user: session.userId });
+   * }, { store: memoryStore(), carrier: "bearer" });
+   *
+   * const res = await api(new Request("http://localhost/login", { method: "POST" }));
+   * const token = res.headers.get("session-token")!;
+   * const me = await api(new Request("http://localhost/me", {
+   *   headers: { authorization: `Bearer ${token}` },
+   * }));
+   * console.log(await me.json()); // { user: "ada" }
+   * ```
+   */
+  carrier?: "cookie" | "bearer";
+  /**
    * How often a save is tried when concurrent requests keep changing the
    * same session.
    *
@@ -184,7 +216,7 @@ export interface SessionOptions {
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
   /**
-   * Receives lifecycle and audit events ({@link SessionEvent}): created,
+   * Receives lifecycle and audit events (`SessionEvent`): created,
    * login, logout, rotated, renewed, destroyed, expired, revoked, conflict
    * retried, save gave up, CSRF refused, malformed or duplicate cookie.
    * Events carry the session's id, never its token. The listener is called
@@ -230,6 +262,7 @@ export interface ResolvedOptions {
     readonly header: "x-forwarded-proto" | "forwarded";
   } | null;
   readonly clearSiteData: boolean;
+  readonly carrier: "cookie" | "bearer";
   /** `null` when CSRF protection is off. */
   readonly csrf: ResolvedCsrf | null;
   readonly maxAttempts: number;
@@ -341,6 +374,12 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `cookieMaxAge (${cookieMaxAge} ms) is longer than absoluteTimeout (${absoluteTimeout} ms): the cookie would outlive its session and carry a dead token; lower cookieMaxAge or raise absoluteTimeout`,
     );
   }
+  const carrier = options.carrier ?? "cookie";
+  if (carrier !== "cookie" && carrier !== "bearer") {
+    throw new TypeError(
+      `carrier must be "cookie" or "bearer", got ${JSON.stringify(carrier)}`,
+    );
+  }
   const sameSite = options.sameSite ?? "Lax";
   if (sameSite !== "Strict" && sameSite !== "Lax" && sameSite !== "None") {
     throw new TypeError(
@@ -406,6 +445,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     ),
     trustProxy,
     clearSiteData: options.clearSiteData ?? false,
+    carrier,
     csrf: resolveCsrf(options.csrf),
     maxAttempts,
     storeTimeout,

@@ -13,6 +13,7 @@ import { SessionConflictError, SessionStoreError } from "./errors.ts";
 import { Emitter, SILENT } from "./_emit.ts";
 import { currentLayers, Layers, requestLayers } from "./_layers.ts";
 import { RequestSession } from "./_request_session.ts";
+import { SESSION_TOKEN_HEADER } from "./bearer.ts";
 import type { Session } from "./session.ts";
 
 /**
@@ -201,9 +202,11 @@ export function withSession<
         ? SILENT
         : new Emitter(resolved.onEvent, request),
     );
-    const loading = session.load(request.headers.get("cookie"));
+    const loading = session.load(request.headers);
+    // A browser never adds an Authorization header on its own: bearer
+    // requests cannot be forged cross-site, so CSRF checks do not apply.
     const checksCsrf = resolved.csrf !== null &&
-      isUnsafeMethod(request.method);
+      resolved.carrier === "cookie" && isUnsafeMethod(request.method);
     if (loading !== undefined || checksCsrf) {
       return loadThenRun(request, rest, session, loading, checksCsrf, https);
     }
@@ -387,17 +390,23 @@ function finish<Res extends Response | undefined>(
     }
     return response;
   }
-  const cookies = session.cookies();
-  const clearSiteData = options.clearSiteData && session.ended;
-  if (cookies.length === 0 && !session.used && !clearSiteData) return response;
+  const bearer = options.carrier === "bearer";
+  const out: CarrierOutput = bearer
+    ? { cookies: [], token: session.tokenHeader(), vary: "Authorization" }
+    : { cookies: session.cookies(), token: undefined, vary: "Cookie" };
+  const clearSiteData = !bearer && options.clearSiteData && session.ended;
+  if (
+    out.cookies.length === 0 && out.token === undefined && !session.used &&
+    !clearSiteData
+  ) return response;
   let headers = response.headers;
   try {
-    writeHeaders(headers, cookies, session.used, clearSiteData);
+    writeHeaders(headers, out, session.used, clearSiteData);
   } catch {
     // Immutable headers (Response.redirect(), fetch() results): copy once.
     response = new Response(response.body, response) as Res & Response;
     headers = response.headers;
-    writeHeaders(headers, cookies, session.used, clearSiteData);
+    writeHeaders(headers, out, session.used, clearSiteData);
   }
   return response;
 }
@@ -409,21 +418,41 @@ const SHARED_CACHE_HEADERS = [
   "cloudflare-cdn-cache-control",
 ];
 
+/** What the carrier adds to a response: cookies, or a `Session-Token`. */
+interface CarrierOutput {
+  readonly cookies: readonly string[];
+  readonly token: string | undefined;
+  /** The request header the response depends on. */
+  readonly vary: "Cookie" | "Authorization";
+}
+
 function writeHeaders(
   headers: Headers,
-  cookies: string[],
+  out: CarrierOutput,
   used: boolean,
   clearSiteData: boolean,
 ): void {
   if (used) {
     const vary = headers.get("vary");
-    if (vary === null) headers.set("vary", "Cookie");
-    else if (!/(^|,)\s*(cookie|\*)\s*(,|$)/i.test(vary)) {
-      headers.set("vary", `${vary}, Cookie`);
+    if (vary === null) headers.set("vary", out.vary);
+    else if (!varies(vary, out.vary)) {
+      headers.set("vary", `${vary}, ${out.vary}`);
     }
   }
   if (clearSiteData) headers.set("clear-site-data", '"cookies"');
-  if (cookies.length > 0) {
+  const { cookies } = out;
+  const issues = cookies.length > 0 || out.token !== undefined;
+  if (out.token !== undefined) {
+    headers.set(SESSION_TOKEN_HEADER, out.token);
+    // Browser code on another origin may read it only when exposed.
+    const exposed = headers.get("access-control-expose-headers");
+    if (exposed === null) {
+      headers.set("access-control-expose-headers", "Session-Token");
+    } else if (!varies(exposed, SESSION_TOKEN_HEADER)) {
+      headers.set("access-control-expose-headers", `${exposed}, Session-Token`);
+    }
+  }
+  if (issues) {
     for (const cookie of cookies) headers.append("set-cookie", cookie);
   } else if (!used) return;
   // A response that hands out a session, or that shows one, is this
@@ -433,7 +462,7 @@ function writeHeaders(
   if (cacheControl === null) {
     headers.set(
       "cache-control",
-      cookies.length > 0 ? "private, no-store" : "private",
+      issues ? "private, no-store" : "private",
     );
   } else if (!/(^|,)\s*(private|no-store)\s*(,|$)/i.test(cacheControl)) {
     // Only a bare `private` or `no-store` keeps shared caches out:
@@ -443,4 +472,12 @@ function writeHeaders(
     );
     headers.set("cache-control", ["private", ...kept].join(", "));
   }
+}
+
+/** Whether a comma-separated header lists `name` (or `*`). */
+function varies(value: string, name: string): boolean {
+  return value.split(",").some((item) => {
+    const token = item.trim().toLowerCase();
+    return token === "*" || token === name.toLowerCase();
+  });
 }
