@@ -14,6 +14,7 @@ import {
 import { home } from "./pages/home.ts";
 import { languageForm, setLanguage } from "./pages/language.ts";
 import { login, loginForm, logout } from "./pages/login.ts";
+import { messages, messageSocket } from "./pages/messages.ts";
 import {
   addItem,
   removeItem,
@@ -31,6 +32,8 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", path: "/shopping/add", handle: addItem },
   { method: "POST", path: "/shopping/toggle", handle: toggleItem },
   { method: "POST", path: "/shopping/remove", handle: removeItem },
+  { method: "GET", path: "/messages", handle: messages, nav: "messages" },
+  { method: "GET", path: "/messages/socket", handle: messageSocket },
   {
     method: "GET",
     path: "/devices",

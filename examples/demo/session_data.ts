@@ -19,6 +19,8 @@ export interface DemoData {
   visits: number;
   /** Kept across login and logout (tessera's default persistent field). */
   language: Language;
+  /** Messages sent over the messages page's WebSocket (`session.save()`). */
+  messages: number;
   /** Changed in place by the shopping page, without `markChanged()`. */
   shopping: ShoppingItem[];
 }
