@@ -8,6 +8,7 @@ import {
   withSession,
 } from "../mod.ts";
 import { serveLocal, STORES } from "./_helpers.ts";
+import { REDIS_STORES } from "./_redis.ts";
 
 function app(store: SessionStore, carrier: "cookie" | "bearer") {
   return withSession(async (req) => {
@@ -50,7 +51,7 @@ class TokenClient {
   }
 }
 
-for (const fixture of STORES) {
+for (const fixture of [...STORES, REDIS_STORES[0]!]) {
   Deno.test(`${fixture.name}: carrier "bearer" issues the token in Session-Token, reads Authorization, rotates on login`, async () => {
     const { store, close } = await fixture.open();
     const server = serveLocal(app(store, "bearer"));
@@ -84,7 +85,7 @@ for (const fixture of STORES) {
       assert.equal(client.token, null);
     } finally {
       await server.close();
-      close();
+      await close();
     }
   });
 
@@ -129,7 +130,7 @@ for (const fixture of STORES) {
     } finally {
       await bearer.close();
       await cookie.close();
-      close();
+      await close();
     }
   });
 }
@@ -158,6 +159,6 @@ Deno.test('carrier "bearer": a malformed Authorization header is no session, not
       /carrier must be "cookie" or "bearer", got "header"/,
     );
   } finally {
-    close();
+    await close();
   }
 });

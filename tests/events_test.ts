@@ -10,6 +10,7 @@ import {
   withSession,
 } from "../mod.ts";
 import { Browser, faulty, sleep, STORES } from "./_helpers.ts";
+import { REDIS_STORES } from "./_redis.ts";
 
 /** Collects events; `types()` lists their types in order. */
 function recorder() {
@@ -42,7 +43,7 @@ function lifecycleApp(store: SessionStore, onEvent: (e: SessionEvent) => void) {
   }, { store, onEvent });
 }
 
-for (const fixture of STORES) {
+for (const fixture of [...STORES, REDIS_STORES[0]!]) {
   Deno.test(`${fixture.name}: onEvent tells created, login, rotated, logout and destroyed, with ids and never the token`, async () => {
     const { store, close } = await fixture.open();
     const log = recorder();
@@ -105,7 +106,7 @@ for (const fixture of STORES) {
       for (const token of tokens) assert.ok(!text.includes(token));
       assert.ok(!text.includes("secret"), "no query string in events");
     } finally {
-      close();
+      await close();
     }
   });
 
@@ -183,7 +184,7 @@ for (const fixture of STORES) {
         "the refused call ended nothing",
       );
     } finally {
-      close();
+      await close();
     }
   });
 }
@@ -240,7 +241,7 @@ Deno.test("onEvent tells conflicts retried and a save that gave up", async () =>
     ]);
   } finally {
     store.onCommit = undefined;
-    close();
+    await close();
   }
 });
 
@@ -293,7 +294,7 @@ Deno.test("onEvent tells CSRF refusals and malformed or duplicate session cookie
       });
     }
   } finally {
-    close();
+    await close();
   }
 });
 
@@ -329,7 +330,7 @@ Deno.test("a throwing, rejecting or never-settling onEvent listener breaks no re
     }
   } finally {
     console.error = original;
-    close();
+    await close();
   }
 });
 

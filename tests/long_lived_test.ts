@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { getSession, type Session, withSession } from "../mod.ts";
 import { Browser, gate, serveLocal, STORES } from "./_helpers.ts";
+import { REDIS_STORES } from "./_redis.ts";
 import { network } from "./conformance/_util.ts";
 
 type Data = { messages: number; visits: number; note: string };
@@ -44,7 +45,7 @@ function exchange(
   });
 }
 
-for (const fixture of STORES) {
+for (const fixture of [...STORES, REDIS_STORES[0]!]) {
   Deno.test(`${fixture.name}: session.save() in a Deno WebSocket's onmessage stores the change, read back over HTTP`, async () => {
     const { store, close } = await fixture.open();
     const app = withSession((req) => {
@@ -93,7 +94,7 @@ for (const fixture of STORES) {
       );
     } finally {
       await server.close();
-      close();
+      await close();
     }
   });
 
@@ -160,7 +161,7 @@ for (const fixture of STORES) {
         { note: "after", visits: 11 },
       );
     } finally {
-      close();
+      await close();
     }
   });
 
@@ -201,7 +202,7 @@ for (const fixture of STORES) {
         /no stored session/,
       );
     } finally {
-      close();
+      await close();
     }
   });
 }
