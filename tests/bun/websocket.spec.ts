@@ -97,3 +97,51 @@ test("Bun.serve: server.upgrade() in a wrapped handler, session.save() in the so
     await server.stop(true);
   }
 });
+
+test("Bun.serve: an upgrading handler that creates a session is told the cookie cannot be sent", async () => {
+  const errors: unknown[] = [];
+  const app = withSession((req: Request, server: BunServer) => {
+    getSession<Data>(req).set("messages", 0); // a new session: needs a cookie
+    if (server.upgrade(req, { data: null })) return;
+    return new Response("upgrade failed", { status: 400 });
+  }, { store: memoryStore() });
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (req, srv) =>
+      app(req, srv).catch((error) => {
+        errors.push(error);
+        return undefined;
+      }),
+    websocket: { message() {} } as never,
+  });
+  try {
+    const ws = new BunWebSocket(`ws://127.0.0.1:${server.port}/ws`, {
+      headers: {},
+    });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      ws.onerror = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    ws.close();
+    // The save runs after the upgrade: wait for its answer, bounded.
+    for (let i = 0; i < 100 && errors.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof TypeError);
+    assert.match(
+      (errors[0] as TypeError).message,
+      /returned no Response \(a WebSocket upgrade\?\)/,
+    );
+  } finally {
+    await server.stop(true);
+  }
+});
