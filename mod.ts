@@ -33,6 +33,7 @@ export {
   type CsrfOptions,
   type CsrfReason,
 } from "./src/csrf.ts";
+export { defineSession, type SessionDefinition } from "./src/define_session.ts";
 export {
   listSessions,
   type ListSessionsOptions,

@@ -66,10 +66,12 @@ if (import.meta.main) {
     }`,
   );
   console.log("Press Ctrl+C to stop.");
-  const stop = async () => {
-    await demo.close();
-    Deno.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => stopping ??= demo.close().then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", stop);
+    // A closed terminal, too.
+    Deno.addSignalListener("SIGHUP", stop);
+  }
 }

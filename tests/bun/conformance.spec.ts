@@ -1,13 +1,15 @@
 // The shared conformance suite (tests/conformance/) on Bun: memoryStore(),
 // Deno KV through @deno/kv with bunKvOptions, redisStore() through Bun's
-// built-in RedisClient on a real redis-server, Bun.serve and the Hono
-// middleware. tests/store_conformance_test.ts runs the same suite on Deno.
+// built-in RedisClient on a real redis-server, Bun.serve, the Hono middleware
+// and the Elysia plugin on app.listen(). tests/store_conformance_test.ts runs
+// the same suite on Deno.
 import { openKv } from "@deno/kv";
 import { kvStore, memoryStore, redisStore } from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import {
   conformance,
   type Listen,
+  type ServeElysia,
   type StoreFixture,
   tempDir,
 } from "../conformance/mod.ts";
@@ -70,4 +72,21 @@ const listen: Listen = (handler) => {
   });
 };
 
-conformance({ name: `Bun ${Bun.version}`, test, stores, listen });
+// Elysia's own Bun server, as an Elysia app is started.
+const serveElysia: ServeElysia = (app) => {
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  return Promise.resolve({
+    url: `http://127.0.0.1:${app.server!.port}`,
+    close: async () => {
+      await app.stop(true);
+    },
+  });
+};
+
+conformance({
+  name: `Bun ${Bun.version}`,
+  test,
+  stores,
+  listen,
+  serveElysia,
+});

@@ -1,6 +1,6 @@
 // The runtime examples of the README, run as they are: Deno, Bun, Hono (on
-// Deno) and Node (@hono/node-server with @deno/kv), each in its own process,
-// each tested over real HTTP on loopback.
+// Deno), Elysia (on Bun) and Node (@hono/node-server with @deno/kv), each
+// in its own process, each tested over real HTTP on loopback.
 import assert from "node:assert/strict";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
 import { startRedis } from "../conformance/_redis.ts";
@@ -74,6 +74,10 @@ Deno.test("examples/runtimes/hono.ts serves sessions from a Hono app", async () 
 
 Deno.test("examples/runtimes/bun.ts serves sessions on Bun", async () => {
   await serveExample(tool("bun"), [`${ROOT}examples/runtimes/bun.ts`]);
+});
+
+Deno.test("examples/runtimes/elysia.ts serves sessions from an Elysia app on Bun", async () => {
+  await serveExample(tool("bun"), [`${ROOT}examples/runtimes/elysia.ts`]);
 });
 
 Deno.test("examples/runtimes/node.ts serves sessions on Node", async () => {
