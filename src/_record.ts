@@ -34,10 +34,18 @@ export interface SessionState {
  */
 export const RECENT_WRITES = 16;
 
-/** A new write id: 64 random bits, unique within one session's history. */
+/**
+ * A new write id, unique across processes and restarts: 8 random bytes drawn
+ * once per process, then a counter. Ids are compared, never guessed at, so
+ * they need uniqueness, not secrecy, and drawing random bytes on every save
+ * cost more than the rest of a memory-store save.
+ */
 export function newWriteId(): string {
-  return randomBytes(8).toString("base64url");
+  return WRITER + (written++).toString(36);
 }
+
+const WRITER = randomBytes(8).toString("base64url") + ".";
+let written = 0;
 
 /** `state` with `writeId` as its latest write. */
 export function withWrite(state: SessionState, writeId: string): SessionState {
