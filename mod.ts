@@ -64,3 +64,9 @@ export {
   type KvStoreOptions,
 } from "./src/stores/kv.ts";
 export { memoryStore, type MemoryStoreOptions } from "./src/stores/memory.ts";
+export {
+  type PostgresClient,
+  type PostgresStore,
+  postgresStore,
+  type PostgresStoreOptions,
+} from "./src/stores/postgres.ts";

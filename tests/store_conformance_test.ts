@@ -8,6 +8,15 @@ import {
   type StoreFixture,
   tempDir,
 } from "./conformance/mod.ts";
+import {
+  PG,
+  POSTGRES_JS,
+  postgresFixture,
+  startPostgres,
+} from "./_postgres.ts";
+
+// One PostgreSQL server for this file; every store test gets its own table.
+const postgres = await startPostgres();
 
 const stores: StoreFixture[] = [
   {
@@ -35,6 +44,11 @@ const stores: StoreFixture[] = [
       };
     },
   },
+  postgresFixture(postgres, PG),
+  postgresFixture(postgres, POSTGRES_JS, {
+    schema: `app "schema"`,
+    createSchema: true,
+  }),
 ];
 
 const listen: Listen = (handler) => {

@@ -9,6 +9,7 @@ import type {
   StoreEntry,
   StoreKey,
 } from "../store.ts";
+import { retrying } from "./_retry.ts";
 
 /** The part of a Deno KV atomic operation that {@link kvStore} uses. */
 export interface KvAtomicLike {
@@ -184,20 +185,10 @@ function isBusy(error: unknown): boolean {
     /database is locked|SQLITE_BUSY|database is busy/i.test(error.message);
 }
 
-/** Runs `operation`, trying again with jittered, growing pauses while the database is busy. */
-async function whileBusy<T>(
+/** Runs `operation`, trying again while the database is busy. */
+function whileBusy<T>(
   attempts: number,
   operation: () => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= attempts || !isBusy(error)) throw error;
-      const cap = Math.min(200, 5 * 2 ** attempt);
-      await new Promise((resolve) =>
-        setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
-      );
-    }
-  }
+  return retrying(attempts, isBusy, operation);
 }
