@@ -192,7 +192,15 @@ async function launch(
   (child.stdin as unknown as { unref?: () => void }).unref?.();
 
   const expect = async (what: string, want: string) => {
-    const line = await nextLine();
+    // The deadline also keeps the event loop alive while the unref'd
+    // child works; without it, a test awaiting only this would stall.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const line = await Promise.race([
+      nextLine(),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve("no answer in 60 s"), 60_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (line !== want) {
       throw new Error(`PostgreSQL on port ${port} did not ${what}: ${line}`);
     }
@@ -291,13 +299,23 @@ export interface FixtureOptions extends PostgresStoreOptions {
   createSchema?: boolean;
 }
 
+let shared: Promise<PostgresServer> | undefined;
+
 /**
- * A store fixture on `server` through `kind`: each open() connects, creates
- * a fresh table (with quotes and a backslash in its name, unless `table` is
- * given) through migrate(), and close() drops it and disconnects.
+ * This test file's PostgreSQL server, started on first use and stopped when
+ * the file is done. A failed start fails every test that needs it.
+ */
+export function sharedPostgres(): Promise<PostgresServer> {
+  return shared ??= startPostgres();
+}
+
+/**
+ * A store fixture on this file's server through `kind`: each open()
+ * connects, creates a fresh table (with quotes and a backslash in its name,
+ * unless `table` is given) through migrate(), and close() drops it and
+ * disconnects.
  */
 export function postgresFixture(
-  server: PostgresServer,
   kind: ClientKind,
   options: FixtureOptions = {},
 ): {
@@ -311,6 +329,7 @@ export function postgresFixture(
   return {
     name: `postgresStore(${kind.name}${where})`,
     async open() {
+      const server = await sharedPostgres();
       const { client, end } = kind.connect(server.url);
       try {
         if (createSchema && options.schema !== undefined) {
@@ -343,3 +362,9 @@ export function postgresFixture(
     },
   };
 }
+
+/** postgresStore() through pg and through postgres.js, for the Deno suites. */
+export const POSTGRES_STORES: ReturnType<typeof postgresFixture>[] = [
+  postgresFixture(PG),
+  postgresFixture(POSTGRES_JS, { schema: `app "schema"`, createSchema: true }),
+];

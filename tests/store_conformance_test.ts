@@ -8,15 +8,7 @@ import {
   type StoreFixture,
   tempDir,
 } from "./conformance/mod.ts";
-import {
-  PG,
-  POSTGRES_JS,
-  postgresFixture,
-  startPostgres,
-} from "./_postgres.ts";
-
-// One PostgreSQL server for this file; every store test gets its own table.
-const postgres = await startPostgres();
+import { POSTGRES_STORES } from "./_postgres.ts";
 
 const stores: StoreFixture[] = [
   {
@@ -44,11 +36,7 @@ const stores: StoreFixture[] = [
       };
     },
   },
-  postgresFixture(postgres, PG),
-  postgresFixture(postgres, POSTGRES_JS, {
-    schema: `app "schema"`,
-    createSchema: true,
-  }),
+  ...POSTGRES_STORES,
 ];
 
 const listen: Listen = (handler) => {

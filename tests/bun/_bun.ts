@@ -26,9 +26,16 @@ export interface BunServeOptions {
   routes?: Record<string, BunHandler | Response>;
 }
 
+/** Bun's built-in PostgreSQL client (`Bun.SQL`), the part the tests use. */
+export interface BunSql {
+  unsafe(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  close(options?: { timeout?: number }): Promise<void>;
+}
+
 interface BunGlobal {
   readonly version: string;
   serve(options: BunServeOptions): BunServer;
+  SQL: new (url: string, options?: { max?: number }) => BunSql;
 }
 
 /** The `Bun` global. */

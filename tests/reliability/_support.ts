@@ -8,6 +8,7 @@ import {
   withSession,
 } from "../../mod.ts";
 import { gate } from "../_helpers.ts";
+import { POSTGRES_STORES } from "../_postgres.ts";
 
 export {
   type FaultDecision,
@@ -29,7 +30,8 @@ export interface StoreKind {
   open(): Promise<OpenStore>;
 }
 
-/** Real stores: Deno KV in memory, Deno KV on a temp file, and memoryStore(). */
+/** Real stores: Deno KV in memory, Deno KV on a temp file, memoryStore(),
+ * and postgresStore() through pg and postgres.js on a real PostgreSQL. */
 export const REAL_STORES: StoreKind[] = [
   {
     name: "kvStore(:memory:)",
@@ -60,6 +62,7 @@ export const REAL_STORES: StoreKind[] = [
     open: () =>
       Promise.resolve({ store: memoryStore(), close: () => Promise.resolve() }),
   },
+  ...POSTGRES_STORES,
 ];
 
 /**
