@@ -297,6 +297,22 @@ let tables = 0;
 export interface FixtureOptions extends PostgresStoreOptions {
   /** Creates the schema first, when `schema` is given. */
   createSchema?: boolean;
+  /** Another database of this file's server (created if missing). */
+  database?: string;
+  /** Settings of that database (`ALTER DATABASE … SET name = value`). */
+  databaseSettings?: Record<string, string>;
+  /** Connections in the pool. */
+  max?: number;
+  /** Wraps the client, e.g. to watch or disturb its calls. */
+  wrap?: (client: PostgresClient) => PostgresClient;
+}
+
+/** An open store on a fresh table, its client, and their disposal. */
+export interface OpenPostgresStore {
+  readonly store: PostgresStore;
+  /** The client the store uses, for the tests' own SQL. */
+  readonly client: PostgresClient;
+  close(): Promise<void>;
 }
 
 let shared: Promise<PostgresServer> | undefined;
@@ -320,9 +336,16 @@ export function postgresFixture(
   options: FixtureOptions = {},
 ): {
   name: string;
-  open(): Promise<{ store: PostgresStore; close(): Promise<void> }>;
+  open(): Promise<OpenPostgresStore>;
 } {
-  const { createSchema, ...storeOptions } = options;
+  const {
+    createSchema,
+    database,
+    databaseSettings,
+    max,
+    wrap,
+    ...storeOptions
+  } = options;
   const where = options.schema === undefined
     ? ""
     : `, schema ${options.schema}`;
@@ -330,7 +353,12 @@ export function postgresFixture(
     name: `postgresStore(${kind.name}${where})`,
     async open() {
       const server = await sharedPostgres();
-      const { client, end } = kind.connect(server.url);
+      const url = database === undefined
+        ? server.url
+        : await ensureDatabase(server, database, databaseSettings);
+      const connected = kind.connect(url, max);
+      const client = wrap?.(connected.client) ?? connected.client;
+      const end = connected.end;
       try {
         if (createSchema && options.schema !== undefined) {
           await client.query(
@@ -347,6 +375,7 @@ export function postgresFixture(
         await store.migrate();
         return {
           store,
+          client,
           async close() {
             try {
               await client.query(`DROP TABLE IF EXISTS ${store.table}`, []);
@@ -368,3 +397,36 @@ export const POSTGRES_STORES: ReturnType<typeof postgresFixture>[] = [
   postgresFixture(PG),
   postgresFixture(POSTGRES_JS, { schema: `app "schema"`, createSchema: true }),
 ];
+
+const databases = new Map<string, Promise<string>>();
+
+/** The URL of database `name` on `server`, created once with `settings`. */
+function ensureDatabase(
+  server: PostgresServer,
+  name: string,
+  settings: Record<string, string> = {},
+): Promise<string> {
+  let url = databases.get(name);
+  if (url === undefined) {
+    url = (async () => {
+      const admin = PG.connect(server.url, 1);
+      try {
+        const quoted = `"${name.replaceAll('"', '""')}"`;
+        await admin.client.query(`CREATE DATABASE ${quoted}`, []);
+        for (const [setting, value] of Object.entries(settings)) {
+          await admin.client.query(
+            `ALTER DATABASE ${quoted} SET ${setting} = ${value}`,
+            [],
+          );
+        }
+      } finally {
+        await admin.end();
+      }
+      return `${server.url.slice(0, server.url.lastIndexOf("/"))}/${
+        encodeURIComponent(name)
+      }`;
+    })();
+    databases.set(name, url);
+  }
+  return url;
+}

@@ -131,8 +131,10 @@ export interface PostgresStore extends SessionStore {
 const LOCK_CLASS = 0x7e55e4a;
 /** Rows fetched per statement while listing. */
 const LIST_PAGE = 500;
-/** Longest key, in encoded bytes; a btree entry must fit a third of a page. */
-const MAX_KEY_BYTES = 2_000;
+/** Longest key, in encoded bytes: a btree entry must fit a third of a page
+ * (2,704 bytes); the longest user id tessera allows (1 KiB, every byte NUL,
+ * which encodes as 2) makes index keys of about 2,100. */
+const MAX_KEY_BYTES = 2_600;
 /** Longest table name: the derived names must fit PostgreSQL's 63 bytes. */
 const MAX_TABLE_BYTES = 48;
 
