@@ -24,6 +24,7 @@ import {
   sharedPostgres,
 } from "./_postgres.ts";
 import { collect, sleep } from "./_helpers.ts";
+import { keyHex } from "../src/stores/_byte_key.ts";
 import {
   gate,
   raceApp,
@@ -59,23 +60,65 @@ async function rowCount(opened: OpenPostgresStore): Promise<number> {
   return Number(row!.n);
 }
 
+/**
+ * Runs `sql` in a transaction of its own on this file's server and keeps it
+ * open; `release(n)` waits until `n` other backends wait for its locks, then
+ * commits. Commits that start meanwhile all read before it ends.
+ */
+async function holdRows(
+  sql: string,
+  params: unknown[],
+): Promise<{ release(waiters: number): Promise<void> }> {
+  const server = await sharedPostgres();
+  const writer = new pg.Client({ connectionString: server.url });
+  await writer.connect();
+  try {
+    await writer.query("BEGIN");
+    await writer.query(sql, params);
+  } catch (error) {
+    await writer.end();
+    throw error;
+  }
+  return {
+    async release(waiters) {
+      try {
+        await waitForLockWaiters(writer, waiters);
+        await writer.query("COMMIT");
+      } finally {
+        await writer.end();
+      }
+    },
+  };
+}
+
 for (const kind of KINDS) {
   Deno.test(`postgresStore(${kind.name}): of 40 commits racing on one versionstamp through a pool, exactly one succeeds`, async (t) => {
     await withPostgres(kind, { max: 20 }, async ({ store }) => {
-      const key = ["session", "race"];
       for (
-        const [name, extra] of [
-          ["a plain save (one check, one set)", false],
-          ["a commit that also writes a second key", true],
+        const [name, extra, lined] of [
+          ["a plain save (one check, one set)", false, false],
+          ["a commit that also writes a second key", true, false],
+          ["plain saves lined up behind a writer's lock", false, true],
+          ["two-key commits lined up behind a writer's lock", true, true],
         ] as const
       ) {
         await t.step(name, async () => {
+          const key = ["session", name];
           const base = await store.commit({
             checks: [],
             sets: [{ key, value: bytes("base") }],
             deletes: [],
           });
-          const results = await Promise.all(
+          // Lined up: a transaction holds the row (rewritten, same version)
+          // until every pooled connection's commit waits for it, so all of
+          // them read the row before any of them can write it.
+          const writer = lined
+            ? await holdRows(
+              `UPDATE ${store.table} SET value = value WHERE version = $1::bigint`,
+              [base],
+            )
+            : undefined;
+          const racing = Promise.all(
             Array.from({ length: 40 }, (_, i) =>
               store.commit({
                 checks: [{ key, versionstamp: base }],
@@ -88,6 +131,8 @@ for (const kind of KINDS) {
                 deletes: [],
               })),
           );
+          await writer?.release(20);
+          const results = await racing;
           const winners = results.flatMap((r, i) => r === null ? [] : [i]);
           assert.equal(winners.length, 1, `winners: ${winners}`);
           const entry = await store.get(key);
@@ -102,45 +147,96 @@ for (const kind of KINDS) {
     });
   });
 
-  Deno.test(`postgresStore(${kind.name}): 40 racing creates of one key (with an index entry each) leave one session and its index entry only`, async () => {
+  Deno.test(`postgresStore(${kind.name}): 40 racing creates of one key leave one record (and its index entry only)`, async (t) => {
     await withPostgres(kind, { max: 20 }, async ({ store }) => {
-      const key = ["session", "new"];
-      const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          store.commit({
-            checks: [{ key, versionstamp: null }],
-            sets: [
-              { key, value: bytes(`c${i}`) },
-              { key: ["user", `u${i}`, "new"], value: bytes("") },
-            ],
-            deletes: [],
-          })),
-      );
-      const winners = results.flatMap((r, i) => r === null ? [] : [i]);
-      assert.equal(winners.length, 1, `winners: ${winners}`);
-      assert.equal(text((await store.get(key))!.value), `c${winners[0]}`);
-      const index = await collect(store.list(["user"]));
-      assert.deepEqual(index.map((e) => e.key[1]), [`u${winners[0]}`]);
+      for (
+        const [name, indexed, lined] of [
+          ["plain creates", false, false],
+          ["creates with an index entry", true, false],
+          ["plain creates behind an uncommitted insert", false, true],
+          ["indexed creates behind an uncommitted insert", true, true],
+        ] as const
+      ) {
+        await t.step(name, async () => {
+          const key = ["session", name];
+          // Lined up: another transaction has inserted the key and not yet
+          // committed; every create waits for it, then finds the key taken.
+          const writer = lined
+            ? await holdRows(
+              `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
+              [keyHex(key)],
+            )
+            : undefined;
+          const racing = Promise.all(
+            Array.from({ length: 40 }, (_, i) =>
+              store.commit({
+                checks: [{ key, versionstamp: null }],
+                sets: [
+                  { key, value: bytes(`c${i}`) },
+                  ...indexed
+                    ? [{ key: ["user", name, `u${i}`], value: bytes("") }]
+                    : [],
+                ],
+                deletes: [],
+              })),
+          );
+          await writer?.release(20);
+          const results = await racing;
+          const winners = results.flatMap((r, i) => r === null ? [] : [i]);
+          assert.equal(winners.length, lined ? 0 : 1, `winners: ${winners}`);
+          assert.equal(
+            text((await store.get(key))!.value),
+            lined ? "\0" : `c${winners[0]}`,
+          );
+          const index = await collect(store.list(["user", name]));
+          assert.deepEqual(
+            index.map((e) => e.key[2]),
+            winners.filter(() => indexed).map((i) => `u${i}`),
+          );
+        });
+      }
     });
   });
 
-  Deno.test(`postgresStore(${kind.name}): unchecked commits racing to create one key all succeed (a duplicate-key abort is retried)`, async () => {
+  Deno.test(`postgresStore(${kind.name}): unchecked commits racing to create one key all succeed (a duplicate-key abort is retried)`, async (t) => {
     await withPostgres(kind, { max: 20 }, async ({ store }) => {
-      const results = await Promise.all(
-        Array.from({ length: 30 }, (_, i) =>
-          store.commit({
-            checks: [],
-            sets: [
-              { key: ["shared"], value: bytes(`${i}`) },
-              { key: ["own", `${i}`], value: bytes(`${i}`) },
-            ],
-            deletes: [],
-          })),
-      );
-      assert.ok(results.every((r) => r !== null), "no commit failed");
-      assert.equal((await collect(store.list(["own"]))).length, 30);
-      const shared = await store.get(["shared"]);
-      assert.ok(results.includes(shared!.versionstamp), "one of them is last");
+      for (const lined of [false, true]) {
+        await t.step(
+          lined ? "behind an uncommitted insert" : "free",
+          async () => {
+            const shared = ["shared", `${lined}`];
+            const writer = lined
+              ? await holdRows(
+                `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
+                [keyHex(shared)],
+              )
+              : undefined;
+            const racing = Promise.all(
+              Array.from({ length: 30 }, (_, i) =>
+                store.commit({
+                  checks: [],
+                  sets: [
+                    { key: shared, value: bytes(`${i}`) },
+                    { key: ["own", `${lined}`, `${i}`], value: bytes(`${i}`) },
+                  ],
+                  deletes: [],
+                })),
+            );
+            await writer?.release(20);
+            const results = await racing;
+            assert.ok(results.every((r) => r !== null), "no commit failed");
+            assert.equal(
+              (await collect(store.list(["own", `${lined}`]))).length,
+              30,
+            );
+            const last = await store.get(shared);
+            assert.ok(
+              results.includes(last!.versionstamp),
+              "one of them is last",
+            );
+          },
+        );
+      }
     });
   });
 
@@ -487,7 +583,7 @@ Deno.test("postgresStore: works with every transaction at SERIALIZABLE, retrying
                   ],
                   deletes: [],
                 });
-                await waitForLockWaiter(blocker);
+                await waitForLockWaiters(blocker);
                 await blocker.query("COMMIT");
                 assert.notEqual(await commit, null, "the retry succeeds");
                 assert.deepEqual(failures.slice(before), ["40001"]);
@@ -503,16 +599,18 @@ Deno.test("postgresStore: works with every transaction at SERIALIZABLE, retrying
   }
 });
 
-/** Waits until some backend waits for a lock (the store's commit). */
-async function waitForLockWaiter(client: pg.Client): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+/** Waits until `n` backends wait for a lock (the store's commits). */
+async function waitForLockWaiters(client: pg.Client, n = 1): Promise<void> {
+  let waiting = 0;
+  for (let i = 0; i < 1000; i++) {
     const { rows } = await client.query(
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
     );
-    if (rows[0].n > 0) return;
+    waiting = rows[0].n;
+    if (waiting >= n) return;
     await sleep(10);
   }
-  throw new Error("no commit waited for the lock within 5 s");
+  throw new Error(`${waiting} of ${n} commits waited for the lock in 10 s`);
 }
 
 Deno.test("postgresStore: migrate() from 8 processes at once creates one schema; a foreign table of that name is refused", async (t) => {
