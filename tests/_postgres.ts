@@ -192,15 +192,7 @@ async function launch(
   (child.stdin as unknown as { unref?: () => void }).unref?.();
 
   const expect = async (what: string, want: string) => {
-    // The deadline also keeps the event loop alive while the unref'd
-    // child works; without it, a test awaiting only this would stall.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const line = await Promise.race([
-      nextLine(),
-      new Promise<string>((resolve) => {
-        timer = setTimeout(() => resolve("no answer in 60 s"), 60_000);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const line = await withDeadline(nextLine(), "no answer in 60 s");
     if (line !== want) {
       throw new Error(`PostgreSQL on port ${port} did not ${what}: ${line}`);
     }
@@ -231,9 +223,28 @@ async function launch(
     close: () =>
       closed ??= (async () => {
         child.stdin!.end();
-        await exited;
+        await withDeadline(exited, undefined);
       })(),
   };
+}
+
+/**
+ * `promise`, or `late` after 60 s. The timer also keeps the event loop alive
+ * while the unref'd child works: without it, a test that awaits only the
+ * child would stall.
+ */
+async function withDeadline<T>(promise: Promise<T>, late: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<T>((resolve) => {
+        timer = setTimeout(() => resolve(late), 60_000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function uidOf(user: string): number {
@@ -283,7 +294,15 @@ export const PG: ClientKind = {
 export const POSTGRES_JS: ClientKind = {
   name: "postgres",
   connect(url, max = 10) {
-    const sql = postgres(url, { max, onnotice: () => {} });
+    const sql = postgres(url, {
+      max,
+      onnotice: () => {},
+      // postgres.js waits before reconnecting, up to 20 s once many
+      // connects failed (its counter is shared by the pool and never
+      // shrinks), and queues queries meanwhile: after a database restart,
+      // requests would hang that long. docs/scaling-postgres.md says so.
+      backoff: () => 0.2,
+    });
     return {
       client: { query: (text, params) => sql.unsafe(text, params as never[]) },
       end: () => sql.end({ timeout: 5 }),

@@ -13,6 +13,8 @@ export interface Cluster {
   readonly urls: string[];
   /** Every process's `/stats`. */
   stats(): Promise<ServerStats[]>;
+  /** Kills process `index` at once (SIGKILL) and waits for it to exit. */
+  kill(index: number): Promise<void>;
   /** Stops every process (stdin closed, then SIGKILL after 5 s) and waits. */
   close(): Promise<void>;
 }
@@ -27,7 +29,8 @@ interface Child {
 }
 
 /**
- * Starts `count` server processes on the KV file at `kvPath`, each on its
+ * Starts `count` server processes on the KV file at `kvPath` (or the
+ * `postgres://` URL, see _server.ts), each on its
  * own loopback port. Fails, killing what it started, if one is not
  * listening within `timeoutMs`.
  */
@@ -119,6 +122,11 @@ export async function startCluster(
             await (await fetch(`${url}/stats`)).json() as ServerStats
           ),
         ),
+      async kill(index) {
+        const child = children[index]!;
+        child.process.kill("SIGKILL");
+        await child.process.status;
+      },
       close,
     };
   } catch (error) {

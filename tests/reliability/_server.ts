@@ -1,13 +1,16 @@
 // A session server for the multi-process test and the load script:
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write --unstable-kv \
-//     tests/reliability/_server.ts <kv file>
+//     tests/reliability/_server.ts <kv file | postgres://…?table=NAME>
 // Prints {"port": N} on its first stdout line, serves on 127.0.0.1 only, and
 // exits when its stdin closes (so it never outlives its parent) or after
 // 120 s at most.
+import pg from "pg";
 import {
   getSession,
   kvStore,
+  postgresStore,
   SessionConflictError,
+  type SessionStore,
   withSession,
 } from "../../mod.ts";
 import { conflictCounting } from "./_support.ts";
@@ -18,8 +21,26 @@ if (path === undefined) {
   Deno.exit(2);
 }
 
-const kv = await Deno.openKv(path);
-const store = conflictCounting(kvStore(kv));
+// A postgres:// URL: sessions in that database's table (already migrated),
+// through a pg pool; otherwise a Deno KV file.
+let inner: SessionStore;
+let closeStore: () => Promise<void> | void;
+if (path.startsWith("postgres://")) {
+  const url = new URL(path);
+  const table = url.searchParams.get("table") ?? undefined;
+  url.searchParams.delete("table");
+  const pool = new pg.Pool({ connectionString: url.href, max: 10 });
+  pool.on("error", () => {}); // a connection the server dropped; replaced
+  inner = postgresStore({
+    query: async (text, params) => (await pool.query(text, params)).rows,
+  }, { table });
+  closeStore = () => pool.end();
+} else {
+  const kv = await Deno.openKv(path);
+  inner = kvStore(kv);
+  closeStore = () => kv.close();
+}
+const store = conflictCounting(inner);
 const failures: Record<string, number> = {};
 
 const app = withSession((req) => {
@@ -83,4 +104,4 @@ const deadline = setTimeout(() => controller.abort(), 120_000);
 })();
 await server.finished;
 clearTimeout(deadline);
-kv.close();
+await closeStore();
