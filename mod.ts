@@ -25,13 +25,14 @@
  *
  * @module
  */
+export { currentSession, getSession, withSession } from "./src/with_session.ts";
 export {
   CSRF_FIELD,
   CSRF_HEADER,
-  currentSession,
-  getSession,
-  withSession,
-} from "./src/with_session.ts";
+  CsrfError,
+  type CsrfOptions,
+  type CsrfReason,
+} from "./src/csrf.ts";
 export {
   listSessions,
   type ListSessionsOptions,
@@ -41,7 +42,11 @@ export {
   type UserSession,
 } from "./src/accounts.ts";
 export type { Session } from "./src/session.ts";
-export type { SameSite, SessionOptions } from "./src/options.ts";
+export type {
+  SameSite,
+  SessionOptions,
+  TrustProxyOptions,
+} from "./src/options.ts";
 export { presets, type SessionPresets } from "./src/presets.ts";
 export {
   MissingSessionValueError,

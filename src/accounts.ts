@@ -89,13 +89,14 @@ export async function listSessions(
     const id = entry.key[2]!;
     const session = await guard("read", () => store.get(sessionKey(id)));
     const record = session === null ? null : decodeRecord(session.value);
-    if (
-      record === null || record.user !== userId ||
-      isExpired(record, now, idle, absolute)
-    ) {
-      // A stale index entry: its session is gone. Remove it unless it
-      // changed meanwhile (a concurrent login reusing nothing can't, but
-      // the check keeps this safe).
+    if (record !== null && record.user === userId) {
+      // Expired by the given timeouts: not shown, but the entry stays. The
+      // timeouts are the caller's word, not the session's, and an entry
+      // removed here could never be reached by revokeUserSessions() again.
+      if (isExpired(record, now, idle, absolute)) continue;
+    } else {
+      // A stale index entry: its session is gone (or is not this user's).
+      // Remove it unless it changed meanwhile.
       await guard(
         "save",
         () =>

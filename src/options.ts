@@ -4,6 +4,13 @@
  * @module
  */
 import { setCookie } from "./_cookie.ts";
+import {
+  CsrfError,
+  type CsrfOptions,
+  csrfRefusal,
+  resolveCsrf,
+  type ResolvedCsrf,
+} from "./csrf.ts";
 import { TOKEN_LENGTH } from "./_token.ts";
 import { SessionStoreError } from "./errors.ts";
 import type { SessionStore } from "./store.ts";
@@ -11,6 +18,22 @@ import { kvStore } from "./stores/kv.ts";
 
 /** The `SameSite` attribute of the session cookie. */
 export type SameSite = "Strict" | "Lax" | "None";
+
+/** The proxies in front of the app, for {@link SessionOptions.trustProxy}. */
+export interface TrustProxyOptions {
+  /**
+   * How many proxies every request passes.
+   *
+   * @default {1}
+   */
+  hops?: number;
+  /**
+   * The header they write the scheme into.
+   *
+   * @default {"x-forwarded-proto"}
+   */
+  header?: "x-forwarded-proto" | "forwarded";
+}
 
 /** Options of `withSession`. Durations are milliseconds. */
 export interface SessionOptions {
@@ -94,38 +117,46 @@ export interface SessionOptions {
    */
   persistentFieldsOnLogout?: readonly string[];
   /**
-   * Take the request's scheme from `Forwarded: proto=` (or, without it,
-   * `X-Forwarded-Proto`), only behind proxies that set them. The value is
-   * the number of proxies in front of the app, and the element that the
-   * outermost of them wrote counts: `true` (or `1`) reads the right-most
-   * element, the one written by the proxy the app's connection comes from;
-   * `2` the second from the right, and so on. Elements further left come
-   * from the client, which can send any. A header with fewer elements than
-   * the hop count is ignored (the URL's scheme counts).
+   * Take the request's scheme from the header your proxies write, only
+   * behind proxies that every request passes. `true` (or a number of
+   * proxies, `1` to `16`) reads `X-Forwarded-Proto`; `{ header:
+   * "forwarded", hops }` reads the `proto=` of RFC 7239 `Forwarded`
+   * instead. Exactly one header is read: the other is the client's to send
+   * and is ignored. Proxies append, so the value the outermost of `hops`
+   * proxies wrote counts, counted from the right (`1`: the right-most, by
+   * the proxy the app's connection comes from); values further left came
+   * from the client. A header with fewer values than `hops` is ignored (the
+   * URL's scheme counts).
    *
    * @default {false}
    */
-  trustProxy?: boolean | number;
+  trustProxy?: boolean | number | TrustProxyOptions;
   /**
    * Send `Clear-Site-Data: "cookies"` when a session ends without a new one
    * taking its place (`destroy()`, and `logout()` when no
-   * `persistentFieldsOnLogout` value is kept), so the browser drops every
-   * cookie of the site, including ones the app set itself. Not sent when a
-   * new session cookie is issued in the same response, which it would clear.
+   * `persistentFieldsOnLogout` value is kept). Browsers then drop every
+   * cookie of the registrable domain, subdomains included (signing the user
+   * out of every `*.example.com` app, not only this one), and HTTP
+   * authentication credentials. Not sent when a new session cookie is issued
+   * in the same response, which it would clear.
    *
    * @default {false}
    */
   clearSiteData?: boolean;
   /**
-   * Reject unsafe-method requests (POST, PUT, PATCH, DELETE, …) with 403
-   * before the handler runs, unless they carry the session's
-   * `csrfToken()` in the `x-csrf-token` header or the `_csrf` form field,
-   * and, where the browser sends them, `Origin` and `Sec-Fetch-Site` show a
-   * same-origin request.
+   * Reject unsafe-method requests (every method but GET, HEAD, OPTIONS and
+   * TRACE) before the handler runs, through `onError` with a `CsrfError`
+   * (403 by default), unless the browser's `Sec-Fetch-Site` and `Origin`,
+   * where sent, show this site's origin (scheme, host and port) or a trusted
+   * one, and the request carries the session's `csrfToken()` in the
+   * `x-csrf-token` header or the `_csrf` form field. A request whose session
+   * has no token and no signed-in user (an anonymous visitor) passes on a
+   * same-origin `Sec-Fetch-Site` or `Origin` alone. `true` uses the defaults
+   * of {@link CsrfOptions}.
    *
    * @default {false}
    */
-  csrf?: boolean;
+  csrf?: boolean | CsrfOptions;
   /**
    * How often a save is tried when concurrent requests keep changing the
    * same session.
@@ -134,10 +165,12 @@ export interface SessionOptions {
    */
   maxAttempts?: number;
   /**
-   * Answers a request whose session could not be read or saved. The handler's
-   * response is not sent: the client is never told "saved" when nothing was.
+   * Answers a request whose session could not be read or saved, or that the
+   * `csrf` check refused (a `CsrfError`, before the handler ran). The
+   * handler's response is not sent: the client is never told "saved" when
+   * nothing was.
    *
-   * @default {a 503 for store errors, a 500 otherwise, logged with console.error}
+   * @default {a 503 for store errors, a 500 otherwise, logged with console.error; a CsrfError's status (403, or 413) with its message as plain text, not logged}
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
 }
@@ -155,10 +188,14 @@ export interface ResolvedOptions {
   readonly httpsOnly: boolean;
   readonly persistentFieldsOnLogin: readonly string[];
   readonly persistentFieldsOnLogout: readonly string[];
-  /** Trusted proxy hops; 0 when `trustProxy` is off. */
-  readonly trustProxy: number;
+  /** The trusted proxies, or `null` when `trustProxy` is off. */
+  readonly trustProxy: {
+    readonly hops: number;
+    readonly header: "x-forwarded-proto" | "forwarded";
+  } | null;
   readonly clearSiteData: boolean;
-  readonly csrf: boolean;
+  /** `null` when CSRF protection is off. */
+  readonly csrf: ResolvedCsrf | null;
   readonly maxAttempts: number;
   readonly onError: (
     error: unknown,
@@ -231,6 +268,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     DEFAULT_ABSOLUTE_TIMEOUT,
     MAX_TIMEOUT,
     shortest,
+    shortest === SHORTEST_TIMEOUT,
   );
   const idleTimeout = duration(
     "idleTimeout",
@@ -238,6 +276,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     Math.min(DEFAULT_IDLE_TIMEOUT, absoluteTimeout),
     MAX_TIMEOUT,
     shortest,
+    shortest === SHORTEST_TIMEOUT,
   );
   if (idleTimeout > absoluteTimeout) {
     throw new RangeError(
@@ -267,7 +306,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       }`,
     );
   }
-  for (const name of ["httpsOnly", "csrf"] as const) {
+  for (const name of ["httpsOnly"] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(
@@ -281,7 +320,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `sameSite "None" needs a Secure cookie, which plain HTTP cannot carry: set httpsOnly: true, or use "Lax"`,
     );
   }
-  const trustProxy = proxyHops(options.trustProxy);
+  const trustProxy = trustedProxies(options.trustProxy);
   const maxAttempts = options.maxAttempts ?? 32;
   if (
     !Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000
@@ -314,7 +353,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     ),
     trustProxy,
     clearSiteData: options.clearSiteData ?? false,
-    csrf: options.csrf ?? false,
+    csrf: resolveCsrf(options.csrf),
     maxAttempts,
     onError,
   };
@@ -326,6 +365,7 @@ function duration(
   fallback: number,
   max: number,
   min = 1,
+  unitHint = false,
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -333,7 +373,7 @@ function duration(
       `${name} must be a number of milliseconds, got ${String(value)}`,
     );
   }
-  if (min === SHORTEST_TIMEOUT && value > 0 && value < min) {
+  if (unitHint && value > 0 && value < min) {
     throw new RangeError(
       `${name} is ${value} ms: durations are milliseconds, so this is under a second (for ${value} seconds write ${
         value * 1000
@@ -348,9 +388,33 @@ function duration(
   return value;
 }
 
-function proxyHops(value: boolean | number | undefined): number {
-  if (value === undefined || value === false) return 0;
-  if (value === true) return 1;
+function trustedProxies(
+  value: boolean | number | TrustProxyOptions | undefined,
+): ResolvedOptions["trustProxy"] {
+  if (value === undefined || value === false) return null;
+  if (value === true) return { hops: 1, header: "x-forwarded-proto" };
+  if (typeof value === "number") {
+    return { hops: hopCount(value), header: "x-forwarded-proto" };
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(
+      `trustProxy must be true, false, the number of proxies in front of the app (1 to 16) or { hops, header }, got ${
+        String(value)
+      }`,
+    );
+  }
+  const header = value.header ?? "x-forwarded-proto";
+  if (header !== "x-forwarded-proto" && header !== "forwarded") {
+    throw new TypeError(
+      `trustProxy.header must be "x-forwarded-proto" or "forwarded", got ${
+        JSON.stringify(header)
+      }`,
+    );
+  }
+  return { hops: hopCount(value.hops ?? 1), header };
+}
+
+function hopCount(value: unknown): number {
   if (
     typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 ||
     value > 16
@@ -422,6 +486,7 @@ function storeGetter(
 }
 
 function defaultOnError(error: unknown): Response {
+  if (error instanceof CsrfError) return csrfRefusal(error);
   console.error("tessera: session error:", error);
   const status = error instanceof SessionStoreError ? 503 : 500;
   return new Response(

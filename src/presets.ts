@@ -12,8 +12,11 @@ export interface SessionPresets {
    * management), where a library can: re-authentication after 30 minutes
    * idle or 12 hours however busy (V3.3.2), cookies only over HTTPS, so
    * always `Secure` and `__Host-` (V3.4.1, V3.4.4), `SameSite=Lax` (V3.4.3),
-   * CSRF checks on unsafe methods, and `Clear-Site-Data` on sign-out
-   * (V3.3.1). SECURITY.md lists what remains the application's job.
+   * and CSRF checks on unsafe methods. It leaves `touchInterval` to its
+   * default (5 minutes, or `idleTimeout` when shorter), so a shorter
+   * `idleTimeout` can be spread over it, and `clearSiteData` off (it clears
+   * every subdomain's cookies too). SECURITY.md lists what remains the
+   * application's job.
    */
   readonly asvsL2: Readonly<SessionOptions>;
 }
@@ -39,11 +42,9 @@ export const presets: SessionPresets = Object.freeze({
     {
       idleTimeout: 30 * 60_000,
       absoluteTimeout: 12 * 3_600_000,
-      touchInterval: 5 * 60_000,
       sameSite: "Lax",
       httpsOnly: true,
       csrf: true,
-      clearSiteData: true,
     } as const satisfies SessionOptions,
   ),
 });

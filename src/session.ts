@@ -164,7 +164,10 @@ export interface Session<T extends object = Record<string, unknown>> {
    * The session's CSRF token, created (and stored) on first use and replaced
    * on login, logout and regenerate. Put it in forms as the `_csrf` field or
    * send it as the `x-csrf-token` header; `withSession(h, { csrf: true })`
-   * checks it.
+   * checks it. For a visitor without a stored session, with `csrf` on (and
+   * `anonymous: "same-origin"`, the default), the token is not a reason to
+   * store one: the session is created only if something else is stored, and
+   * then keeps this token.
    *
    * @returns The token.
    */
@@ -271,6 +274,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  /** A CSRF token handed out without a session, not a reason to create one. */
+  #csrfUnstored = false;
   /** The session ended with no new one in its place (destroy, full logout). */
   #ended = false;
 
@@ -402,10 +407,19 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   csrfToken(): string {
     if (this.#state.csrf === null) {
-      this.#writable("csrf token");
       const value = newToken();
       this.#state.csrf = value;
-      this.#ops.push({ kind: "csrf", value });
+      if (
+        this.#id === null && this.#options.csrf?.anonymous === "same-origin"
+      ) {
+        // No session to keep it in: the check lets a token-less request
+        // through on Fetch Metadata / Origin, so a visitor shown a form is
+        // not stored. The token is kept if the session is created anyway.
+        this.#csrfUnstored = true;
+      } else {
+        this.#writable("csrf token");
+        this.#ops.push({ kind: "csrf", value });
+      }
     }
     this.#used = true;
     return this.#state.csrf;
@@ -680,7 +694,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #write(inPlace: readonly string[]): Promise<void> {
     const store = await this.#getStore();
     if (this.#id === null) {
-      if (worthStoring(this.#state)) await this.#create(store);
+      const state = this.#state;
+      if (
+        worthStoring(
+          this.#csrfUnstored ? { ...state, csrf: null } : state,
+        )
+      ) await this.#create(store);
       this.#ops = [];
       return;
     }
@@ -705,7 +724,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         const result = await this.#commit(
           store,
           [{ key, versionstamp }],
-          [{ key, value, expireIn: this.#expireIn(state.created, now) }],
+          this.#saveSets(key, value, state, now),
           [],
         );
         if (result !== null) {
@@ -891,7 +910,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const result = await this.#commit(
       store,
       [{ key, versionstamp: this.#versionstamp }],
-      [{ key, value, expireIn: this.#expireIn(this.#state.created, now) }],
+      this.#saveSets(key, value, this.#state, now),
       [],
     );
     // A conflict means another request wrote, which refreshed the time too.
@@ -974,6 +993,33 @@ export class RequestSession implements Session<Record<string, unknown>> {
       throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
     }
     return bytes;
+  }
+
+  /**
+   * The writes of a save or touch: the record, and for a signed-in session
+   * its index entry again, so the entry lives as long as the session can
+   * under the timeouts in force now (they may have grown since the login).
+   * Guarded by the record's check, so a revoked session is not re-indexed.
+   */
+  #saveSets(
+    key: StoreKey,
+    value: Uint8Array,
+    state: SessionState,
+    now: number,
+  ): StoreSet[] {
+    const sets: StoreSet[] = [{
+      key,
+      value,
+      expireIn: this.#expireIn(state.created, now),
+    }];
+    if (state.user !== null) {
+      sets.push({
+        key: userSessionKey(state.user, key[1]!),
+        value: INDEX_VALUE,
+        expireIn: this.#hardEnd(state.created, now),
+      });
+    }
+    return sets;
   }
 
   /**

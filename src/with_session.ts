@@ -4,12 +4,12 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { timingSafeEqual } from "node:crypto";
 import {
   type ResolvedOptions,
   resolveOptions,
   type SessionOptions,
 } from "./options.ts";
+import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
 import { SessionStoreError } from "./errors.ts";
 import { RequestSession, type Session } from "./session.ts";
 
@@ -122,15 +122,23 @@ export function withSession<A extends unknown[]>(
     session: RequestSession,
     loading: Promise<void> | undefined,
     checksCsrf: boolean,
+    https: boolean,
   ): Promise<Response> {
     try {
       await loading;
+      if (checksCsrf) {
+        const refusal = await checkCsrf(
+          request,
+          https,
+          session.storedCsrfToken,
+          session.userId !== null,
+          resolved.csrf!,
+        );
+        // A CsrfError, answered through onError like a store failure.
+        if (refusal !== null) throw refusal;
+      }
     } catch (error) {
       return await onError(error, request);
-    }
-    if (checksCsrf) {
-      const refusal = await checkCsrf(request, session.storedCsrfToken);
-      if (refusal !== null) return csrfRefused(refusal);
     }
     return await run(request, rest, session);
   }
@@ -141,11 +149,13 @@ export function withSession<A extends unknown[]>(
     request: Request,
     ...rest: A
   ): Promise<Response> {
-    const session = new RequestSession(resolved, isHttps(request, resolved));
+    const https = isHttps(request, resolved);
+    const session = new RequestSession(resolved, https);
     const loading = session.load(request.headers.get("cookie"));
-    const checksCsrf = resolved.csrf && !SAFE_METHODS.has(request.method);
+    const checksCsrf = resolved.csrf !== null &&
+      isUnsafeMethod(request.method);
     if (loading !== undefined || checksCsrf) {
-      return loadThenRun(request, rest, session, loading, checksCsrf);
+      return loadThenRun(request, rest, session, loading, checksCsrf, https);
     }
     try {
       return Promise.resolve(run(request, rest, session));
@@ -217,94 +227,37 @@ export function currentSession<
   return session as unknown as Session<T>;
 }
 
-/** The form field that carries the CSRF token. */
-export const CSRF_FIELD = "_csrf";
-/** The request header that carries the CSRF token. */
-export const CSRF_HEADER = "x-csrf-token";
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-const encoder = new TextEncoder();
-
-/** Why an unsafe request is refused, or `null` when it passes. */
-async function checkCsrf(
-  request: Request,
-  expected: string | null,
-): Promise<string | null> {
-  const site = request.headers.get("sec-fetch-site");
-  if (site !== null && site !== "same-origin") {
-    return `Sec-Fetch-Site is "${site}"`;
-  }
-  const origin = request.headers.get("origin");
-  if (origin !== null && originHost(origin) !== new URL(request.url).host) {
-    return `Origin ${origin} is not this site`;
-  }
-  if (expected === null) return "the session has no CSRF token";
-  let sent = request.headers.get(CSRF_HEADER);
-  if (sent === null && isForm(request.headers.get("content-type"))) {
-    try {
-      // A clone, so the handler can still read the body.
-      const field = (await request.clone().formData()).get(CSRF_FIELD);
-      sent = typeof field === "string" ? field : null;
-    } catch {
-      return "the form body could not be read";
-    }
-  }
-  if (sent === null) return "no CSRF token was sent";
-  const a = encoder.encode(sent);
-  const b = encoder.encode(expected);
-  return a.byteLength === b.byteLength && timingSafeEqual(a, b)
-    ? null
-    : "the CSRF token does not match";
-}
-
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null;
-  }
-}
-
-function isForm(contentType: string | null): boolean {
-  return contentType !== null &&
-    /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(
-      contentType,
-    );
-}
-
-function csrfRefused(reason: string): Response {
-  return new Response(`Forbidden: CSRF check failed (${reason})`, {
-    status: 403,
-    headers: { "content-type": "text/plain; charset=utf-8", vary: "Cookie" },
-  });
-}
-
 function isHttps(request: Request, options: ResolvedOptions): boolean {
-  if (options.trustProxy > 0) {
-    const proto = forwardedProto(request.headers, options.trustProxy);
+  const proxies = options.trustProxy;
+  if (proxies !== null) {
+    const proto = forwardedProto(request.headers, proxies);
     if (proto !== undefined) return proto === "https";
   }
   return request.url.startsWith("https:");
 }
 
 /**
- * The scheme the trusted proxies report: `Forwarded: proto=` first, then
- * `X-Forwarded-Proto`. Proxies append, so the element `hops` from the right
- * is the one the outermost trusted proxy wrote; anything left of it came
- * from the client.
+ * The scheme the trusted proxies report, from the one header they write.
+ * Proxies append, so the element `hops` from the right is the one the
+ * outermost trusted proxy wrote; anything left of it came from the client.
  */
-function forwardedProto(headers: Headers, hops: number): string | undefined {
-  const forwarded = trustedElement(headers.get("forwarded"), hops);
-  if (forwarded !== undefined) {
-    for (const pair of forwarded.split(";")) {
-      const eq = pair.indexOf("=");
-      if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
-        return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
-      }
+function forwardedProto(
+  headers: Headers,
+  proxies: NonNullable<ResolvedOptions["trustProxy"]>,
+): string | undefined {
+  const element = trustedElement(headers.get(proxies.header), proxies.hops);
+  if (element === undefined) return undefined;
+  if (proxies.header === "x-forwarded-proto") {
+    return element.trim().toLowerCase();
+  }
+  for (const pair of element.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
+      return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
     }
   }
-  return trustedElement(headers.get("x-forwarded-proto"), hops)?.trim()
-    .toLowerCase();
+  // The trusted element says nothing of the scheme: the URL's counts.
+  return undefined;
 }
 
 /** The element `hops` from the right of a comma-separated header. */
@@ -370,7 +323,9 @@ function writeHeaders(
       "cache-control",
       cookies.length > 0 ? "private, no-store" : "private",
     );
-  } else if (!/(^|,)\s*(private|no-store)\b/i.test(cacheControl)) {
+  } else if (!/(^|,)\s*(private|no-store)\s*(,|$)/i.test(cacheControl)) {
+    // Only a bare `private` or `no-store` keeps shared caches out:
+    // `private="set-cookie"` lets them store the body.
     const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) =>
       d !== "" && !/^(public|s-maxage\s*=.*)$/i.test(d)
     );

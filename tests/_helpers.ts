@@ -89,6 +89,37 @@ export function counting(inner: SessionStore): CountingStore {
   return counted;
 }
 
+/** A server on a free 127.0.0.1 port, for tests that need a real connection. */
+export interface LocalServer {
+  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  readonly origin: string;
+  readonly port: number;
+  /** Stops it and waits until it has. */
+  close(): Promise<void>;
+}
+
+/** Serves `handler` with `Deno.serve` on a free 127.0.0.1 port. */
+export function serveLocal(
+  handler: (request: Request) => Response | Promise<Response>,
+): LocalServer {
+  const controller = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen() {},
+  }, handler);
+  const { port } = server.addr;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

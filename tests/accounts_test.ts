@@ -218,25 +218,61 @@ for (const fixture of [...STORES, ...POSTGRES_STORES]) {
     }
   });
 
-  Deno.test(`Accounts: an expired session's index entry is ignored and cleaned (${fixture.name})`, async () => {
+  Deno.test(`Accounts: an expired session is not listed, and its index entry goes once its record is gone (${fixture.name})`, async () => {
     const { store, close } = await fixture.open();
     try {
       const { app } = accountApp(store, {
         idleTimeout: 30,
         allowShortTimeouts: true,
       });
-      await new Browser(app).fetch("http://localhost/login?u=hal");
+      const browser = new Browser(app);
+      const { id } = await (await browser.fetch("http://localhost/login?u=hal"))
+        .json();
       assert.equal((await indexOf(store, "hal")).length, 1);
       await sleep(50);
       assert.deepEqual(
         await listSessions(store, "hal", { idleTimeout: 30 }),
         [],
       );
+      // The store collects the expired record (Deno KV does it lazily).
+      await store.commit({
+        checks: [],
+        sets: [],
+        deletes: [["session", id]],
+      });
+      assert.deepEqual(await listSessions(store, "hal"), []);
       assert.deepEqual(
         await indexOf(store, "hal"),
         [],
         "the stale entry was removed",
       );
+    } finally {
+      close();
+    }
+  });
+
+  Deno.test(`Accounts: listSessions() with shorter timeouts than the app's hides a live session, and revokeUserSessions() still ends it (${fixture.name})`, async () => {
+    const { store, close } = await fixture.open();
+    try {
+      const { app } = accountApp(store, {
+        idleTimeout: 8 * 3_600_000,
+        absoluteTimeout: 30 * 86_400_000,
+      });
+      const browser = new Browser(app);
+      await browser.fetch("http://localhost/login?u=hal");
+      await sleep(20);
+      // A caller that forgot the app's timeouts, or passed other ones.
+      assert.deepEqual(
+        await listSessions(store, "hal", {
+          idleTimeout: 10,
+          absoluteTimeout: 10,
+        }),
+        [],
+      );
+      assert.equal((await listSessions(store, "hal")).length, 1);
+      assert.equal(await revokeUserSessions(store, "hal"), 1);
+      const after = await (await browser.fetch("http://localhost/")).json();
+      assert.equal(after.user, null, "signed out everywhere");
     } finally {
       close();
     }

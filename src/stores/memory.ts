@@ -41,6 +41,8 @@ interface Slot {
 
 /** Entries looked at by the incremental sweep on each commit. */
 const SWEEP_PER_COMMIT = 4;
+/** Entries looked at when a commit finds the store full. */
+const SWEEP_WHEN_FULL = 1024;
 
 /**
  * Keeps sessions in a `Map` in this process, with the same versioned,
@@ -77,12 +79,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     );
   }
   const slots = new Map<string, Slot>();
-  // Entries that may be evicted, least recently written first (a Map keeps
-  // insertion order; a write moves its key to the end). Sessions with a
-  // user's index entry are left out: see `bind`.
+  // Entries that may be evicted, least recently used first (a Map keeps
+  // insertion order; a read or write moves its key to the end). Sessions
+  // with a user's index entry are left out.
   const evictable = new Map<string, true>();
-  // Encoded session keys that a user's index entry points at.
-  const bound = new Set<string>();
+  // Encoded session key → the index entries that point at it. A session in
+  // here is signed in, so never evicted; when it is collected (expired or
+  // evicted), so are they: an index entry outliving its session is garbage.
+  const indexes = new Map<string, Set<string>>();
   // Descendants by each non-empty proper prefix, so listing a prefix such as
   // one user's sessions does not scan the whole map.
   const descendants = new Map<string, Set<string>>();
@@ -93,16 +97,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const slot = slots.get(id);
     if (slot === undefined) return undefined;
     if (slot.expiresAt <= now) {
-      remove(id);
+      collect(id);
       return undefined;
     }
     return slot;
   }
 
+  /** Removes an entry that expired or was evicted, with its index entries. */
+  function collect(id: string): void {
+    const pointing = indexes.get(id);
+    remove(id);
+    if (pointing !== undefined) { for (const index of pointing) remove(index); }
+  }
+
   function remove(id: string): void {
     evictable.delete(id);
     const session = indexedSession(id);
-    if (session !== undefined) bound.delete(session);
+    if (session !== undefined) {
+      const pointing = indexes.get(session);
+      pointing?.delete(id);
+      if (pointing?.size === 0) {
+        indexes.delete(session);
+        // No longer signed in: evictable again, if it is still there.
+        if (slots.has(session)) evictable.set(session, true);
+      }
+    }
     if (!slots.delete(id)) return;
     for (const prefix of ancestors(id)) {
       const ids = descendants.get(prefix);
@@ -111,15 +130,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     }
   }
 
-  function sweepSome(now: number): void {
-    for (let i = 0; i < SWEEP_PER_COMMIT; i++) {
+  function sweepSome(now: number, count: number): void {
+    for (let i = 0; i < count; i++) {
       sweep ??= slots.entries();
       const next = sweep.next();
       if (next.done) {
         sweep = undefined;
         return;
       }
-      if (next.value[1].expiresAt <= now) remove(next.value[0]);
+      if (next.value[1].expiresAt <= now) collect(next.value[0]);
     }
   }
 
@@ -131,21 +150,32 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     excess: number,
     written: ReadonlySet<string>,
     deleted: ReadonlySet<string>,
+    now: number,
   ): boolean {
+    // Expired entries go first, signed-in ones included; a longer sweep
+    // than a commit's, still bounded, so a full store recovers by itself as
+    // its sessions expire.
+    const before = slots.size;
+    sweepSome(now, SWEEP_WHEN_FULL);
+    excess -= before - slots.size;
+    if (excess <= 0) return true;
     const victims: string[] = [];
     for (const id of evictable.keys()) {
       if (victims.length === excess) break;
       if (!written.has(id) && !deleted.has(id)) victims.push(id);
     }
     if (victims.length < excess) return false;
-    for (const id of victims) remove(id);
+    for (const id of victims) collect(id);
     return true;
   }
 
   return {
     maxValueBytes,
     get(key: StoreKey): Promise<StoreEntry | null> {
-      const slot = live(encode(key), Date.now());
+      const id = encode(key);
+      const slot = live(id, Date.now());
+      // A session being read is in use: the last to be evicted.
+      if (slot !== undefined && evictable.delete(id)) evictable.set(id, true);
       return Promise.resolve(
         slot === undefined
           ? null
@@ -181,7 +211,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       for (const id of written) if (!slots.has(id)) after++;
       if (
         after > maxEntries &&
-        !makeRoom(after - maxEntries, written, new Set(deleteIds))
+        !makeRoom(after - maxEntries, written, new Set(deleteIds), now)
       ) {
         return Promise.reject(
           new RangeError(
@@ -196,9 +226,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         const id = setIds[i]!;
         const session = indexedSession(id);
         if (session !== undefined) {
-          bound.add(session);
+          let pointing = indexes.get(session);
+          if (pointing === undefined) {
+            indexes.set(session, pointing = new Set());
+          }
+          pointing.add(id);
           evictable.delete(session);
-        } else if (!bound.has(id)) {
+        } else if (!indexes.has(id)) {
           evictable.delete(id);
           evictable.set(id, true);
         }
@@ -214,7 +248,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           ids.add(id);
         }
       }
-      sweepSome(now);
+      sweepSome(now, SWEEP_PER_COMMIT);
       return Promise.resolve(versionstamp);
     },
     async *list(prefix: StoreKey): AsyncIterable<StoreEntry> {

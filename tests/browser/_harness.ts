@@ -37,13 +37,7 @@ export function browserTest(
   Deno.test(test.name, async () => {
     const demo = await startTestDemo();
     try {
-      const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
-      let context: BrowserContext | undefined;
-      try {
-        context = await launchChromium(profile);
-        // Bounded waits: a page that never shows up fails the test in 10 s.
-        context.setDefaultTimeout(10_000);
-        context.setDefaultNavigationTimeout(10_000);
+      await withChromium(async (context) => {
         const page = context.pages()[0] ?? await context.newPage();
         const failure = await fn({ demo, context, page }).then(
           () => undefined,
@@ -56,14 +50,35 @@ export function browserTest(
           if (failure === undefined) throw error;
         }
         if (failure !== undefined) throw failure.error;
-      } finally {
-        await context?.close();
-        await Deno.remove(profile, { recursive: true });
-      }
+      });
     } finally {
       await demo.close();
     }
   });
+}
+
+/**
+ * Runs `fn` with headless Chromium on a fresh profile, with bounded waits,
+ * and stops the browser and removes the profile afterwards, whatever
+ * happened.
+ *
+ * @param fn What to do with the browser's context.
+ */
+export async function withChromium(
+  fn: (context: BrowserContext) => Promise<void>,
+): Promise<void> {
+  const profile = await Deno.makeTempDir({ prefix: "tessera-chromium-" });
+  let context: BrowserContext | undefined;
+  try {
+    context = await launchChromium(profile);
+    // Bounded waits: a page that never shows up fails the test in 10 s.
+    context.setDefaultTimeout(10_000);
+    context.setDefaultNavigationTimeout(10_000);
+    await fn(context);
+  } finally {
+    await context?.close();
+    await Deno.remove(profile, { recursive: true });
+  }
 }
 
 /**

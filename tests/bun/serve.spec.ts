@@ -2,7 +2,14 @@
 // `server` argument passed through, and bunKvOptions with @deno/kv.
 import assert from "node:assert/strict";
 import { openKv } from "@deno/kv";
-import { getSession, kvStore, withSession } from "../../mod.ts";
+import {
+  CSRF_FIELD,
+  getSession,
+  kvStore,
+  memoryStore,
+  type SessionStore,
+  withSession,
+} from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
 import { Bun, type BunServer, type BunTest } from "./_bun.ts";
@@ -86,6 +93,60 @@ test("bunKvOptions: what @deno/kv needs on Bun, bytes only", async () => {
       TypeError,
     );
   } finally {
+    dir.remove();
+  }
+});
+
+test("Bun.serve: a form whose _csrf the check read is still the handler's, on Bun's own request (requestIP, params)", async () => {
+  const dir = tempDir();
+  const kv = await openKv(`${dir.path}/sessions.db`, bunKvOptions);
+  try {
+    const stores: [string, SessionStore][] = [
+      ["kvStore", kvStore(kv)],
+      ["memoryStore", memoryStore()],
+    ];
+    for (const [name, store] of stores) {
+      const form = withSession(async (req: Request, server: BunServer) => {
+        const session = getSession(req);
+        if (req.method === "GET") {
+          session.set("visited", true);
+          return new Response(session.csrfToken());
+        }
+        const { id } = (req as Request & { params: { id: string } }).params;
+        const item = (await req.formData()).get("item");
+        return new Response(
+          `${id} ${item} from ${server.requestIP(req)?.address}`,
+        );
+      }, { store, csrf: true });
+      const server = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        routes: { "/lists/:id": form },
+      });
+      try {
+        const base = `http://127.0.0.1:${server.port}`;
+        const jar = new CookieJar(network);
+        const token = await jar.text(`${base}/lists/groceries`);
+        const response = await jar.fetch(`${base}/lists/groceries`, {
+          method: "POST",
+          headers: { origin: base },
+          body: new URLSearchParams({ item: "milk", [CSRF_FIELD]: token }),
+        });
+        assert.equal(response.status, 200, name);
+        assert.equal(await response.text(), "groceries milk from 127.0.0.1");
+        const refused = await jar.fetch(`${base}/lists/groceries`, {
+          method: "POST",
+          headers: { origin: base },
+          body: new URLSearchParams({ item: "milk", [CSRF_FIELD]: "wrong" }),
+        });
+        assert.equal(refused.status, 403, name);
+        await refused.body?.cancel();
+      } finally {
+        await server.stop(true);
+      }
+    }
+  } finally {
+    kv.close();
     dir.remove();
   }
 });

@@ -196,4 +196,37 @@ export function honoSuite(
       }
     },
   );
+
+  test(`${fixture.name} hono: with csrf, c.req.parseBody() reads the form whose _csrf the check read; a forged post is refused`, () =>
+    withStore(fixture, async (store) => {
+      const app = new Hono<SessionEnv>();
+      app.use(sessionMiddleware({ store, csrf: true }));
+      app.get("/list", (c) => {
+        c.get("session").set("visited", true);
+        return c.text(c.get("session").csrfToken());
+      });
+      app.post(
+        "/list",
+        async (c) => c.text(`added ${(await c.req.parseBody()).item}`),
+      );
+      const server = await listen(app.fetch);
+      try {
+        const jar = new CookieJar(network);
+        const token = await jar.text(`${server.url}/list`);
+        const post = (csrf: string) =>
+          jar.fetch(`${server.url}/list`, {
+            method: "POST",
+            headers: { origin: server.url },
+            body: new URLSearchParams({ item: "milk", _csrf: csrf }),
+          });
+        const added = await post(token);
+        assert.equal(added.status, 200);
+        assert.equal(await added.text(), "added milk");
+        const forged = await post("forged");
+        assert.equal(forged.status, 403);
+        await forged.body?.cancel();
+      } finally {
+        await server.close();
+      }
+    }));
 }

@@ -10,6 +10,7 @@ import {
   request,
   sessionCookie,
 } from "./_support.ts";
+import { gate, sleep } from "../_helpers.ts";
 
 const IDLE = 100; // ms of the fake clock
 const STEP = 1; // fake ms per request
@@ -159,4 +160,87 @@ Deno.test("memory bounds: a memoryStore() full of signed-in sessions refuses a n
   const admitted = await app(request("/set?k=a&v=1"));
   assert.equal(admitted.status, 200);
   await admitted.body?.cancel();
+});
+
+Deno.test("memory bounds: a memoryStore() filled by a login flood recovers by itself once those sessions expire", async (t) => {
+  for (
+    const [what, idleTimeout, absoluteTimeout] of [
+      ["sessions past their absolute timeout", 300, 600],
+      [
+        "sessions past their idle timeout, index entries still young",
+        200,
+        60_000,
+      ],
+    ] as const
+  ) {
+    await t.step(what, async () => {
+      const store = memoryStore({ maxEntries: 100 });
+      const app = raceApp(store, undefined, {
+        idleTimeout,
+        absoluteTimeout,
+        allowShortTimeouts: true,
+        onError: () => new Response("full", { status: 503 }),
+      });
+      let refused = 0;
+      for (let i = 0; i < 80; i++) {
+        const response = await app(request("/login?u=attacker"));
+        await response.body?.cancel();
+        if (response.status === 503) refused++;
+      }
+      assert.ok(refused > 0, "the flood filled the store");
+      await sleep(Math.min(idleTimeout, absoluteTimeout) + 150);
+      let admitted = 0;
+      let first: string | undefined;
+      // 90 of the 100 entries: only if the flood left nothing behind,
+      // not even index entries whose sessions idled out.
+      for (let i = 0; i < 90; i++) {
+        const response = await app(request(`/set?k=a&v=${i}`));
+        await response.body?.cancel();
+        if (response.status === 200) admitted++;
+        first ??= sessionCookie(response);
+      }
+      const login = await app(request("/login?u=ada"));
+      await login.body?.cancel();
+      assert.equal(admitted, 90, "new visitors get sessions again");
+      assert.equal(login.status, 200, "and users can sign in");
+      assert.deepEqual(
+        (await readSession(app, first)).values,
+        { a: "0" },
+        "all 90 fit: none of them was evicted",
+      );
+      assert.ok((await allKeys(store)).length <= 100);
+    });
+  }
+});
+
+Deno.test("memory bounds: a session a request is using is evicted last, so its save is not lost to a flood", async () => {
+  const store = memoryStore({ maxEntries: 40 });
+  const held = gate();
+  let reached = gate();
+  const app = raceApp(store, async (path) => {
+    if (path === "/inc") {
+      reached.open();
+      await held.promise;
+    }
+  });
+  const victim = sessionCookie(await app(request("/set?k=cart&v=1")))!;
+  for (let i = 0; i < 30; i++) {
+    await (await app(request(`/set?k=x&v=${i}`))).body?.cancel();
+  }
+  reached = gate();
+  const inFlight = app(request("/inc", victim));
+  await reached.promise;
+  // 20 more sessions while the victim's request runs: 11 must go.
+  for (let i = 0; i < 20; i++) {
+    const response = await app(request(`/set?k=y&v=${i}`));
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+  }
+  held.open();
+  assert.equal(await (await inFlight).text(), "1");
+  assert.deepEqual(
+    (await readSession(app, victim)).values,
+    { cart: "1", n: 1 },
+    "the victim's session and its new value are there",
+  );
 });

@@ -188,6 +188,12 @@ const INVALID: [string, unknown, "TypeError" | "RangeError", RegExp][] = [
     /absoluteTimeout is 500 ms.*allowShortTimeouts: true/,
   ],
   [
+    "cookieMaxAge under a second: no hint at allowShortTimeouts, which does not apply",
+    { cookieMaxAge: 500, allowShortTimeouts: true },
+    "RangeError",
+    /^cookieMaxAge must be from 1000 to \d+ milliseconds, got 500$/,
+  ],
+  [
     "allowShortTimeouts not a boolean",
     { allowShortTimeouts: "yes" },
     "TypeError",

@@ -336,6 +336,12 @@ for (const fixture of STORES) {
           [undefined, "private"],
           ["private, max-age=60", "private, max-age=60"],
           ["no-store", "no-store"],
+          // A qualified private hides only the named headers from shared
+          // caches, not the body.
+          [
+            'max-age=600, private="set-cookie"',
+            'private, max-age=600, private="set-cookie"',
+          ],
         ] as const
       ) {
         await t.step(

@@ -92,6 +92,49 @@ for (const fixture of STORES) {
     }
   });
 
+  Deno.test(`a session still busy after a redeploy with a longer absoluteTimeout stays in the index (${fixture.name})`, async () => {
+    const { store: inner, close } = await fixture.open();
+    try {
+      const store = counting(inner);
+      const before = app(store, {
+        idleTimeout: 400,
+        absoluteTimeout: 800,
+        allowShortTimeouts: true,
+      });
+      const longer = { idleTimeout: 400, absoluteTimeout: 60_000 };
+      const after = app(store, {
+        ...longer,
+        touchInterval: 50,
+        allowShortTimeouts: true,
+      });
+      const browser = new Browser(before);
+      await browser.fetch("http://localhost/login?u=ada");
+      // The new deployment serves the same browser, busy for 1.5 s.
+      const redeployed = new Browser(after);
+      for (const [name, cookie] of browser.cookies) {
+        redeployed.cookies.set(name, cookie);
+      }
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        const seen = await (await redeployed.fetch("http://localhost/")).json();
+        assert.equal(seen.user, "ada");
+        await sleep(100);
+      }
+      const refreshed = store.commits.at(-1)!.sets
+        .find((set) => set.key[0] === "user");
+      assert.ok(
+        refreshed !== undefined && refreshed.expireIn! > 50_000,
+        "the last touch re-wrote the index entry for the longer lifetime",
+      );
+      assert.equal((await listSessions(store, "ada", longer)).length, 1);
+      assert.equal(await revokeUserSessions(store, "ada"), 1);
+      const out = await (await redeployed.fetch("http://localhost/")).json();
+      assert.equal(out.user, null);
+    } finally {
+      close();
+    }
+  });
+
   Deno.test(`flash values do not cross login() or logout(), and do cross regenerate() (${fixture.name})`, async (t) => {
     const { store, close } = await fixture.open();
     try {
