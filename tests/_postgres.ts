@@ -304,7 +304,7 @@ export const POSTGRES_JS: ClientKind = {
       backoff: () => 0.2,
     });
     return {
-      client: { query: (text, params) => sql.unsafe(text, params as never[]) },
+      client: { query: (text, params) => sql.unsafe(text, params) },
       end: () => sql.end({ timeout: 5 }),
     };
   },

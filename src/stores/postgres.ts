@@ -45,10 +45,14 @@ export interface PostgresClient {
    * Runs one SQL statement.
    *
    * @param text The statement, with `$n` placeholders.
-   * @param params The placeholders' values (strings and numbers only).
+   * @param params The placeholders' values: the store sends only strings,
+   * numbers and nulls, so every driver binds them the same way.
    * @returns The rows, as objects keyed by column name.
    */
-  query(text: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  query(
+    text: string,
+    params: (string | number | null)[],
+  ): Promise<Record<string, unknown>[]>;
 }
 
 /** Options of {@link postgresStore}. */
@@ -209,7 +213,7 @@ export function postgresStore(
   const table = qualify(name);
   const sql = statements(table, qualify(`${name}_version`));
   const indexName = ident(`${name}_expires_at`);
-  const run = (text: string, params: unknown[]) =>
+  const run = (text: string, params: (string | number | null)[]) =>
     retrying(attempts, isRetryable, () => client.query(text, params));
   let commitsSinceSweep = 0;
 
@@ -401,7 +405,7 @@ function commitStatement(
   sql: Statements,
   change: StoreCommit,
   maxValueBytes: number,
-): [string, unknown[]] | null {
+): [string, (string | number | null)[]] | null {
   const [check] = change.checks;
   const [set] = change.sets;
   if (
