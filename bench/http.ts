@@ -30,6 +30,15 @@
  *
  * @module
  */
+import {
+  isPostgresMode,
+  POOL_SIZE,
+  POSTGRES_BASELINE,
+  POSTGRES_ROWS,
+  POSTGRES_TARGETS,
+  postgresTarget,
+} from "./postgres.ts";
+
 const OPTIONS = {
   seconds: "3",
   warmup: "1",
@@ -189,6 +198,7 @@ const ROWS: Row[] = [
     ...BUN,
     mode: "write-kv",
   },
+  ...POSTGRES_ROWS,
 ];
 
 interface Load {
@@ -388,7 +398,10 @@ async function load(
 async function measure(row: Row): Promise<Result> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   try {
-    const server = await startServer(row, `${dir}/sessions.db`);
+    const server = await startServer(
+      row,
+      isPostgresMode(row.mode) ? await postgresTarget() : `${dir}/sessions.db`,
+    );
     try {
       const result = await load(row, server, dir);
       const cpu = result.cpu ?? undefined;
@@ -620,6 +633,7 @@ const TARGETS: Target[] = [
     baseline: "bun-raw-cas",
     target: 0.85,
   },
+  ...POSTGRES_TARGETS,
 ];
 
 /** The ratio a row's baseline is compared by in the table. */
@@ -640,6 +654,7 @@ const BASELINE: Record<string, string> = {
   "bun-anon": "bun-bare",
   "bun-read-kv": "bun-raw-read",
   "bun-write-kv": "bun-raw-cas",
+  ...POSTGRES_BASELINE,
 };
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -760,6 +775,8 @@ for (const [id, summary] of results) {
 lines.push(
   "",
   "*ratio req/s*: this row's throughput over the compared row's. *ratio CPU*: the compared row's CPU per request over this row's, the throughput ratio the two servers would show on a core each with an infinitely fast client. *failed*: non-2xx responses and connection errors over all rounds.",
+  "",
+  `Postgres rows: a PostgreSQL 15 started for the run on 127.0.0.1 (not pinned, sharing the machine), a pg pool of ${POOL_SIZE} connections in the server; the raw rows issue postgresStore's own SELECT and checked UPDATE by hand on the same pool and rows (bench/postgres.ts).`,
   "",
   "Bun rows send one request per connection at a time: Bun 1.4 closes or stalls a connection when an HTTP/1.1 request is pipelined behind an async handler (oven-sh/bun#38128), so on Bun the load generator, not the server, may set the pace: read the CPU column there.",
   "",

@@ -26,6 +26,7 @@ import {
   type SessionStore,
   withSession,
 } from "../mod.ts";
+import { buildPostgres, isPostgresMode, POSTGRES_MODES } from "./postgres.ts";
 
 /** The handler body every row shares. */
 function reply(visits: number): Response {
@@ -48,6 +49,7 @@ const MODES = [
   "hono-bare",
   "hono-sessions",
   "hono-sessions-iron",
+  ...POSTGRES_MODES,
 ] as const;
 type Mode = typeof MODES[number];
 
@@ -159,6 +161,15 @@ function counting(store: SessionStore): {
 }
 
 async function build(): Promise<Built> {
+  // The Postgres rows (bench/postgres.ts): `kvPath` is the database URL.
+  if (isPostgresMode(mode)) {
+    return await buildPostgres(mode, kvPath, sessionCount, {
+      primeTessera,
+      reply,
+      rawCookie,
+      tokenId,
+    });
+  }
   switch (mode) {
     case "bare":
       return { handler: () => reply(0), cookies: [] };
