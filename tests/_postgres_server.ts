@@ -16,6 +16,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,16 +42,17 @@ export interface PostgresServer {
 const SUPERVISOR = String.raw`
 root=$1; port=$2; bin=$3; shift 3
 as=
-if [ "$(id -u)" = 0 ]; then as="setpriv --reuid=postgres --regid=postgres --init-groups --"; fi
-if ! $as "$bin/initdb" -D "$root/data" -U postgres --auth=trust -E UTF8 --no-sync >"$root/initdb.log" 2>&1; then
+if [ "$(id -u)" = 0 ]; then as="setpriv --reuid=postgres --regid=postgres --init-groups"; else as="setpriv"; fi
+if ! $as -- "$bin/initdb" -D "$root/data" -U postgres --auth=trust -E UTF8 --no-sync >"$root/initdb.log" 2>&1; then
   echo "failed initdb: $(tail -n 5 "$root/initdb.log" | tr '\n' ' ')"; rm -rf "$root"; exit 1
 fi
 pg=
 up() {
-  $as "$bin/postgres" -D "$root/data" -p "$port" -k "$root" -c listen_addresses=127.0.0.1 "$@" >>"$root/server.log" 2>&1 &
+  # Should this supervisor be killed outright, the server still stops.
+  $as --pdeathsig INT -- "$bin/postgres" -D "$root/data" -p "$port" -k "$root" -c listen_addresses=127.0.0.1 "$@" >>"$root/server.log" 2>&1 &
   pg=$!
   i=0
-  until $as "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; do
+  until $as -- "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; do
     i=$((i + 1))
     if ! kill -0 "$pg" 2>/dev/null || [ "$i" -gt 600 ]; then
       echo "failed start: $(tail -n 5 "$root/server.log" | tr '\n' ' ')"; return
@@ -146,16 +148,22 @@ async function launch(
   if (process.getuid?.() === 0) chownSync(root, uidOf("postgres"), -1);
   const args = Object.entries({ ...TEST_SETTINGS, ...settings })
     .flatMap(([name, value]) => ["-c", `${name}=${value}`]);
-  const child = spawn(
-    "sh",
-    ["-c", SUPERVISOR, "tessera-pg", root, String(port), bin, ...args],
-    {
-      stdio: ["pipe", "pipe", "inherit"],
-      // A fixed environment: the same server whatever the caller's (and no
-      // need to read it, which bench:http may not).
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C.UTF-8" },
-    },
-  );
+  let child;
+  try {
+    child = spawn(
+      "sh",
+      ["-c", SUPERVISOR, "tessera-pg", root, String(port), bin, ...args],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+        // A fixed environment: the same server whatever the caller's (and no
+        // need to read it, which bench:http may not).
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C.UTF-8" },
+      },
+    );
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
   let buffered = "";
   const waiting: ((line: string) => void)[] = [];
   const lines: string[] = [];

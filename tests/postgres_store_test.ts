@@ -91,6 +91,24 @@ async function holdRows(
   };
 }
 
+/**
+ * Runs `count` commits at once. With `behind` (a statement and its
+ * parameters), they are lined up first: {@link holdRows} runs it in an open
+ * transaction until 20 of them (the pool) wait for its locks.
+ */
+async function race(
+  count: number,
+  commit: (i: number) => Promise<string | null>,
+  behind?: [sql: string, params: unknown[]],
+): Promise<(string | null)[]> {
+  const writer = behind && await holdRows(...behind);
+  const racing = Promise.all(
+    Array.from({ length: count }, (_, i) => commit(i)),
+  );
+  await writer?.release(20);
+  return await racing;
+}
+
 for (const kind of KINDS) {
   Deno.test(`postgresStore(${kind.name}): of 40 commits racing on one versionstamp through a pool, exactly one succeeds`, async (t) => {
     await withPostgres(kind, { max: 20 }, async ({ store }) => {
@@ -112,14 +130,9 @@ for (const kind of KINDS) {
           // Lined up: a transaction holds the row (rewritten, same version)
           // until every pooled connection's commit waits for it, so all of
           // them read the row before any of them can write it.
-          const writer = lined
-            ? await holdRows(
-              `UPDATE ${store.table} SET value = value WHERE version = $1::bigint`,
-              [base],
-            )
-            : undefined;
-          const racing = Promise.all(
-            Array.from({ length: 40 }, (_, i) =>
+          const results = await race(
+            40,
+            (i) =>
               store.commit({
                 checks: [{ key, versionstamp: base }],
                 sets: [
@@ -129,10 +142,14 @@ for (const kind of KINDS) {
                     : [],
                 ],
                 deletes: [],
-              })),
+              }),
+            lined
+              ? [
+                `UPDATE ${store.table} SET value = value WHERE version = $1::bigint`,
+                [base],
+              ]
+              : undefined,
           );
-          await writer?.release(20);
-          const results = await racing;
           const winners = results.flatMap((r, i) => r === null ? [] : [i]);
           assert.equal(winners.length, 1, `winners: ${winners}`);
           const entry = await store.get(key);
@@ -161,14 +178,9 @@ for (const kind of KINDS) {
           const key = ["session", name];
           // Lined up: another transaction has inserted the key and not yet
           // committed; every create waits for it, then finds the key taken.
-          const writer = lined
-            ? await holdRows(
-              `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
-              [keyHex(key)],
-            )
-            : undefined;
-          const racing = Promise.all(
-            Array.from({ length: 40 }, (_, i) =>
+          const results = await race(
+            40,
+            (i) =>
               store.commit({
                 checks: [{ key, versionstamp: null }],
                 sets: [
@@ -178,10 +190,14 @@ for (const kind of KINDS) {
                     : [],
                 ],
                 deletes: [],
-              })),
+              }),
+            lined
+              ? [
+                `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
+                [keyHex(key)],
+              ]
+              : undefined,
           );
-          await writer?.release(20);
-          const results = await racing;
           const winners = results.flatMap((r, i) => r === null ? [] : [i]);
           assert.equal(winners.length, lined ? 0 : 1, `winners: ${winners}`);
           assert.equal(
@@ -205,14 +221,9 @@ for (const kind of KINDS) {
           lined ? "behind an uncommitted insert" : "free",
           async () => {
             const shared = ["shared", `${lined}`];
-            const writer = lined
-              ? await holdRows(
-                `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
-                [keyHex(shared)],
-              )
-              : undefined;
-            const racing = Promise.all(
-              Array.from({ length: 30 }, (_, i) =>
+            const results = await race(
+              30,
+              (i) =>
                 store.commit({
                   checks: [],
                   sets: [
@@ -220,10 +231,14 @@ for (const kind of KINDS) {
                     { key: ["own", `${lined}`, `${i}`], value: bytes(`${i}`) },
                   ],
                   deletes: [],
-                })),
+                }),
+              lined
+                ? [
+                  `INSERT INTO ${store.table} (key, value, version) VALUES (decode($1, 'hex'), '\\x00', 0)`,
+                  [keyHex(shared)],
+                ]
+                : undefined,
             );
-            await writer?.release(20);
-            const results = await racing;
             assert.ok(results.every((r) => r !== null), "no commit failed");
             assert.equal(
               (await collect(store.list(["own", `${lined}`]))).length,
