@@ -33,6 +33,7 @@ export {
   type CsrfOptions,
   type CsrfReason,
 } from "./src/csrf.ts";
+export { defineSession, type SessionDefinition } from "./src/define_session.ts";
 export {
   listSessions,
   type ListSessionsOptions,
@@ -52,6 +53,7 @@ export {
   MissingSessionValueError,
   SessionConflictError,
   SessionStoreError,
+  SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./src/errors.ts";
 export type {
@@ -75,3 +77,8 @@ export {
   postgresStore,
   type PostgresStoreOptions,
 } from "./src/stores/postgres.ts";
+export {
+  type RedisClientLike,
+  redisStore,
+  type RedisStoreOptions,
+} from "./src/stores/redis.ts";

@@ -24,7 +24,7 @@
  *
  * Options: `--seconds=3` measured per row, `--warmup=1`, `--repeat=2`,
  * `--connections=32`, `--pipelining=8` (Deno rows; Bun rows use 1),
- * `--only=id,id` (row ids below, and `memory`), `--no-bun`,
+ * `--only=id,id` (row ids below and in bench/redis.ts, `memory`, `redis-memory`), `--no-bun`,
  * `--out=bench/RESULTS.md` (`--out=-`: print only), `--profile=DIR` (Deno
  * servers write a V8 CPU profile there).
  *
@@ -37,7 +37,17 @@ import {
   POSTGRES_ROWS,
   POSTGRES_TARGETS,
   postgresTarget,
+  stopPostgres,
 } from "./postgres.ts";
+import {
+  measureRedisMemory,
+  REDIS_BASELINE,
+  REDIS_ROWS,
+  REDIS_TARGETS,
+  redisMemoryLine,
+  redisUrl,
+  stopRedis,
+} from "./redis.ts";
 
 const OPTIONS = {
   seconds: "3",
@@ -198,6 +208,7 @@ const ROWS: Row[] = [
     ...BUN,
     mode: "write-kv",
   },
+  ...REDIS_ROWS,
   ...POSTGRES_ROWS,
 ];
 
@@ -400,7 +411,11 @@ async function measure(row: Row): Promise<Result> {
   try {
     const server = await startServer(
       row,
-      isPostgresMode(row.mode) ? await postgresTarget() : `${dir}/sessions.db`,
+      isPostgresMode(row.mode)
+        ? await postgresTarget()
+        : row.mode.startsWith("redis-")
+        ? await redisUrl()
+        : `${dir}/sessions.db`,
     );
     try {
       const result = await load(row, server, dir);
@@ -437,27 +452,32 @@ if (!args.bun || bunPath === undefined) {
 const started = Date.now();
 const loadBefore = Deno.loadavg();
 const rounds = new Map<string, Result[]>();
-for (let round = 1; round <= REPEAT; round++) {
-  for (const row of rows) {
-    const result = await measure(row);
-    const list = rounds.get(row.id) ?? [];
-    list.push(result);
-    rounds.set(row.id, list);
-    const hot = result.hot
-      ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
-      : "";
-    console.error(
-      `${round}/${REPEAT} ${row.id.padEnd(19)}${
-        rps(result).toFixed(0).padStart(7)
-      } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
-        result.load.p99.toFixed(2)
-      } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
-        result.load.non2xx + result.load.errors > 0
-          ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
-          : ""
-      }${hot}`,
-    );
+try {
+  for (let round = 1; round <= REPEAT; round++) {
+    for (const row of rows) {
+      const result = await measure(row);
+      const list = rounds.get(row.id) ?? [];
+      list.push(result);
+      rounds.set(row.id, list);
+      const hot = result.hot
+        ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
+        : "";
+      console.error(
+        `${round}/${REPEAT} ${row.id.padEnd(19)}${
+          rps(result).toFixed(0).padStart(7)
+        } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
+          result.load.p99.toFixed(2)
+        } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
+          result.load.non2xx + result.load.errors > 0
+            ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
+            : ""
+        }${hot}`,
+      );
+    }
   }
+} finally {
+  await stopRedis(); // also when a row failed
+  await stopPostgres();
 }
 const loadAfter = Deno.loadavg();
 
@@ -519,6 +539,9 @@ for (const [id, list] of rounds) {
 
 const memory = only === undefined || only.has("memory")
   ? await measureMemory()
+  : undefined;
+const redisMemory = only === undefined || only.has("redis-memory")
+  ? await measureRedisMemory(rootPath)
   : undefined;
 
 function rps(result: Result): number {
@@ -633,6 +656,7 @@ const TARGETS: Target[] = [
     baseline: "bun-raw-cas",
     target: 0.85,
   },
+  ...REDIS_TARGETS,
   ...POSTGRES_TARGETS,
 ];
 
@@ -654,6 +678,7 @@ const BASELINE: Record<string, string> = {
   "bun-anon": "bun-bare",
   "bun-read-kv": "bun-raw-read",
   "bun-write-kv": "bun-raw-cas",
+  ...REDIS_BASELINE,
   ...POSTGRES_BASELINE,
 };
 
@@ -820,6 +845,7 @@ if (memory) {
     } bytes per session** (V8 heap + external memory after GC, divided by the sessions; \`deno run --v8-flags=--expose-gc bench/memory.ts\`).`,
   );
 }
+if (redisMemory) lines.push("", redisMemoryLine(redisMemory));
 const report = lines.join("\n") + "\n";
 if (args.out === "-") console.log(report);
 else {

@@ -26,6 +26,7 @@ import {
   type SessionStore,
   withSession,
 } from "../mod.ts";
+import { buildRedis, isRedisMode, REDIS_MODES } from "./redis.ts";
 import { buildPostgres, isPostgresMode, POSTGRES_MODES } from "./postgres.ts";
 
 /** The handler body every row shares. */
@@ -49,6 +50,7 @@ const MODES = [
   "hono-bare",
   "hono-sessions",
   "hono-sessions-iron",
+  ...REDIS_MODES,
   ...POSTGRES_MODES,
 ] as const;
 type Mode = typeof MODES[number];
@@ -160,7 +162,33 @@ function counting(store: SessionStore): {
   };
 }
 
+/** The read or write row's handler: the visit counter, through tessera. */
+function tesseraApp(store: SessionStore, write: boolean): Handler {
+  const handler: Handler = write
+    ? (req) =>
+      reply(
+        getSession<{ visits: number }>(req).update(
+          "visits",
+          (n = 0) => n + 1,
+        ),
+      )
+    : (req) => reply(getSession<{ visits: number }>(req).get("visits") ?? 0);
+  return withSession(handler, { store });
+}
+
 async function build(): Promise<Built> {
+  if (isRedisMode(mode)) {
+    // The second argument is a redis-server URL (bench/redis.ts).
+    return await buildRedis(mode, kvPath, sessionCount, {
+      reply,
+      rawCookie,
+      tokenId,
+      primeTessera,
+      withTessera: tesseraApp,
+      isBun,
+      idle: IDLE,
+    });
+  }
   // The Postgres rows (bench/postgres.ts): `kvPath` is the database URL.
   if (isPostgresMode(mode)) {
     return await buildPostgres(mode, kvPath, sessionCount, {
@@ -234,18 +262,8 @@ async function build(): Promise<Built> {
       const tokens = mode.startsWith("anon")
         ? []
         : await primeTessera(store, sessionCount);
-      const handler: Handler = mode.startsWith("write")
-        ? (req) =>
-          reply(
-            getSession<{ visits: number }>(req).update(
-              "visits",
-              (n = 0) => n + 1,
-            ),
-          )
-        : (req) =>
-          reply(getSession<{ visits: number }>(req).get("visits") ?? 0);
       return {
-        handler: withSession(handler, { store }),
+        handler: tesseraApp(store, mode.startsWith("write")),
         cookies: tokens.map((token) => `session=${token}`),
         close: () => kv?.close(),
       };

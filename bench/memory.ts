@@ -13,6 +13,7 @@ import {
   type SessionStore,
   withSession,
 } from "../mod.ts";
+import { sessionData } from "./_session_data.ts";
 
 const SESSIONS = 100_000;
 
@@ -25,17 +26,6 @@ function used(): number {
   for (let i = 0; i < 3; i++) gc!();
   const m = Deno.memoryUsage();
   return m.heapUsed + m.external;
-}
-
-/** About 200 bytes of JSON, different in every session. */
-function data(i: number) {
-  return {
-    language: "en",
-    user: { name: `User number ${i}`, email: `user${i}@example.com` },
-    cart: [1000 + i, 2000 + i, 3000 + i],
-    csrf: `csrf-${i.toString(36).padStart(24, "0")}`,
-    lastPage: `/products/${i % 997}/details?tab=reviews`,
-  };
 }
 
 const before = used();
@@ -52,8 +42,8 @@ const measured: SessionStore = {
   list: (prefix) => inner.list(prefix),
 };
 const app = withSession((req) => {
-  const session = getSession<ReturnType<typeof data>>(req);
-  const values = data(Number(new URL(req.url).searchParams.get("i")));
+  const session = getSession<ReturnType<typeof sessionData>>(req);
+  const values = sessionData(Number(new URL(req.url).searchParams.get("i")));
   for (const [key, value] of Object.entries(values)) {
     session.set(key as keyof typeof values, value as never);
   }
@@ -66,7 +56,7 @@ for (let i = 0; i < SESSIONS; i++) {
 }
 const after = used();
 
-const dataBytes = JSON.stringify(data(SESSIONS - 1)).length;
+const dataBytes = JSON.stringify(sessionData(SESSIONS - 1)).length;
 console.log(JSON.stringify({
   sessions: SESSIONS,
   perSession: Math.round((after - before) / SESSIONS),

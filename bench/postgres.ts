@@ -10,7 +10,10 @@
  *
  * @module
  */
-import { startPostgres } from "../tests/_postgres_server.ts";
+import {
+  type PostgresServer,
+  startPostgres,
+} from "../tests/_postgres_server.ts";
 
 /** Connections in the pg pool of every Postgres row. */
 export const POOL_SIZE = 10;
@@ -67,15 +70,22 @@ export const POSTGRES_TARGETS = [
   },
 ];
 
-let server: Promise<string> | undefined;
+let server: Promise<PostgresServer> | undefined;
 
 /**
  * The database URL for a Postgres row's server: one PostgreSQL for the whole
- * run, started on first use (it stops when the run ends). Each row's server
- * makes a table of its own.
+ * run, started on first use. Each row's server makes a table of its own.
  */
-export function postgresTarget(): Promise<string> {
-  return server ??= startPostgres().then((s) => s.url);
+export async function postgresTarget(): Promise<string> {
+  return (await (server ??= startPostgres())).url;
+}
+
+/** Stops the run's PostgreSQL, if one was started (it also stops when the
+ * run's process ends, however it ends). */
+export async function stopPostgres(): Promise<void> {
+  const running = server;
+  server = undefined;
+  await (await running?.catch(() => undefined))?.close();
 }
 
 /** The server modes of the Postgres rows. */

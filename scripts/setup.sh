@@ -3,10 +3,10 @@
 #   - npm packages (Deno and Bun come pinned from npm),
 #   - Debian packages: Chromium (browser suite), openssl (test certificates),
 #     redis-server (Redis store suites), PostgreSQL (Postgres store suites).
-# Run as root on Debian/Ubuntu (`npm run setup`). Elsewhere, install the same
-# programs with your package manager so that `chromium`, `openssl`,
-# `redis-server`, `redis-cli` and PostgreSQL's `initdb`/`pg_ctl` are present,
-# then run `npm ci`.
+# Run on Debian/Ubuntu (`npm run setup`), as root or with sudo. Elsewhere,
+# install the same programs with your package manager so that `chromium`,
+# `openssl`, `redis-server`, `redis-cli` and PostgreSQL's `initdb`/`pg_ctl`
+# are present, then run `npm ci`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,12 +23,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: install them with your package manager, then run npm ci." >&2
     exit 1
   fi
-  echo "setup: installing ${missing[*]} with apt-get"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  # apt-get needs root: as root, run it; otherwise through sudo, if any.
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "setup: missing ${missing[*]}; installing them with apt-get needs root, and there is no sudo here." >&2
+      echo "setup: run npm run setup as root, or install them yourself, then run npm ci." >&2
+      exit 1
+    fi
+    as_root=(sudo)
+  fi
+  echo "setup: installing ${missing[*]} with ${as_root[*]:+sudo }apt-get"
+  "${as_root[@]}" apt-get update
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
   # The Debian package starts services of its own; the tests start theirs.
-  service redis-server stop >/dev/null 2>&1 || true
-  service postgresql stop >/dev/null 2>&1 || true
+  "${as_root[@]}" service redis-server stop >/dev/null 2>&1 || true
+  "${as_root[@]}" service postgresql stop >/dev/null 2>&1 || true
 else
   echo "setup: system packages present (chromium, openssl, redis-server, postgresql)"
 fi

@@ -1,5 +1,6 @@
 // The stored form of a session: one JSON document as UTF-8 bytes, so Deno
 // and Bun (through @deno/kv) read the same database.
+import { randomBytes } from "node:crypto";
 
 /** Version of the record layout; a record of another version is not loaded. */
 export const RECORD_VERSION = 1;
@@ -20,6 +21,30 @@ export interface SessionState {
   csrf: string | null;
   /** What the application recorded about the login (device, …). */
   meta: Record<string, unknown> | null;
+  /** Ids of the latest writes, oldest first, at most {@link RECENT_WRITES}. */
+  writes: readonly string[];
+}
+
+/**
+ * Write ids a record remembers. A save that the store applied but reported
+ * as failed (a lost reply) recognises its own write as long as fewer than
+ * this many other writes landed on the session before it looked (it looks
+ * at once); beyond that it takes the commit as not applied and replays its
+ * operations, as after any conflict.
+ */
+export const RECENT_WRITES = 16;
+
+/** A new write id: 64 random bits, unique within one session's history. */
+export function newWriteId(): string {
+  return randomBytes(8).toString("base64url");
+}
+
+/** `state` with `writeId` as its latest write. */
+export function withWrite(state: SessionState, writeId: string): SessionState {
+  return {
+    ...state,
+    writes: [...state.writes, writeId].slice(-RECENT_WRITES),
+  };
 }
 
 /** A decoded record: the state plus the channel it belongs to. */
@@ -45,6 +70,7 @@ export function encodeRecord(state: SessionState, https: boolean): Uint8Array {
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
+  if (state.writes.length > 0) record.w = state.writes;
   return encoder.encode(JSON.stringify(record));
 }
 
@@ -58,6 +84,7 @@ const RECORD_KEYS = new Set([
   "flash",
   "csrf",
   "meta",
+  "w",
 ]);
 
 /** Parses stored bytes; `null` for anything that is not a well-formed record
@@ -82,7 +109,8 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     (r.user !== null && typeof r.user !== "string") ||
     (r.flash !== undefined && !isObject(r.flash)) ||
     (r.csrf !== undefined && typeof r.csrf !== "string") ||
-    (r.meta !== undefined && !isObject(r.meta))
+    (r.meta !== undefined && !isObject(r.meta)) ||
+    !isWrites(r.w)
   ) {
     return null;
   }
@@ -95,7 +123,15 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     user: r.user as string | null,
     csrf: (r.csrf as string | undefined) ?? null,
     meta: (r.meta as Record<string, unknown> | undefined) ?? null,
+    writes: (r.w as string[] | undefined) ?? [],
   };
+}
+
+/** Absent (a record from before write ids) or a list of ids; the next
+ * write trims it to {@link RECENT_WRITES}. */
+function isWrites(writes: unknown): boolean {
+  return writes === undefined ||
+    (Array.isArray(writes) && writes.every((id) => typeof id === "string"));
 }
 
 /** Whether a record has outlived its idle or absolute timeout at `now`. */

@@ -128,3 +128,32 @@ export class SessionTooLargeError extends SessionStoreError {
     this.limit = limit;
   }
 }
+
+/**
+ * A store call did not answer within `storeTimeout`. The request fails
+ * closed (503 through `onError`); a commit that timed out may still land
+ * later, so the client is told "not saved", never a false "saved".
+ *
+ * @example Telling a slow store apart in `onError`
+ * ```ts
+ * import { SessionStoreTimeoutError } from "@tessera/session";
+ *
+ * const error = new SessionStoreTimeoutError("read", 5_000);
+ * console.log(error.message); // "The session store did not answer a read within 5000 ms"
+ * ```
+ */
+export class SessionStoreTimeoutError extends SessionStoreError {
+  /** The `storeTimeout` that ran out, in milliseconds. */
+  readonly timeout: number;
+  /**
+   * Creates the error.
+   *
+   * @param call What the store was asked: `"read"` or `"commit"`.
+   * @param timeout The `storeTimeout` that ran out, in milliseconds.
+   */
+  constructor(call: string, timeout: number) {
+    super(`The session store did not answer a ${call} within ${timeout} ms`);
+    this.name = "SessionStoreTimeoutError";
+    this.timeout = timeout;
+  }
+}

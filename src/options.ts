@@ -165,6 +165,15 @@ export interface SessionOptions {
    */
   maxAttempts?: number;
   /**
+   * How long one store call (a read or a commit) may take. A call that does
+   * not answer in time fails the request closed with a
+   * `SessionStoreTimeoutError` (503 through `onError`) instead of hanging,
+   * as remote clients that retry forever would make it.
+   *
+   * @default {5_000}
+   */
+  storeTimeout?: number;
+  /**
    * Answers a request whose session could not be read or saved, or that the
    * `csrf` check refused (a `CsrfError`, before the handler ran). The
    * handler's response is not sent: the client is never told "saved" when
@@ -197,6 +206,7 @@ export interface ResolvedOptions {
   /** `null` when CSRF protection is off. */
   readonly csrf: ResolvedCsrf | null;
   readonly maxAttempts: number;
+  readonly storeTimeout: number;
   readonly onError: (
     error: unknown,
     request: Request,
@@ -214,6 +224,10 @@ const MAX_COOKIE_AGE = 400 * DAY;
 const MAX_TIMEOUT = 400 * DAY;
 /** A shorter one too, the other way round: refused without allowShortTimeouts. */
 const SHORTEST_TIMEOUT = 1000;
+/** Default store timeout: 5 s, well above a healthy store's milliseconds. */
+const DEFAULT_STORE_TIMEOUT = 5_000;
+/** A request waiting longer than 10 minutes for its store has no client left. */
+const MAX_STORE_TIMEOUT = 600_000;
 /** RFC 6265 token characters. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -329,6 +343,12 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `maxAttempts must be an integer from 1 to 1000, got ${maxAttempts}`,
     );
   }
+  const storeTimeout = duration(
+    "storeTimeout",
+    options.storeTimeout,
+    DEFAULT_STORE_TIMEOUT,
+    MAX_STORE_TIMEOUT,
+  );
   const onError = options.onError ?? defaultOnError;
   if (typeof onError !== "function") {
     throw new TypeError(`onError must be a function, got ${String(onError)}`);
@@ -355,6 +375,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     clearSiteData: options.clearSiteData ?? false,
     csrf: resolveCsrf(options.csrf),
     maxAttempts,
+    storeTimeout,
     onError,
   };
 }

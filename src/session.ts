@@ -14,8 +14,10 @@ import {
   decodeRecord,
   encodeRecord,
   isExpired,
+  newWriteId,
   type SessionRecord,
   type SessionState,
+  withWrite,
 } from "./_record.ts";
 import { isWellFormedToken, newToken, tokenId } from "./_token.ts";
 import { checkUserId } from "./_user_id.ts";
@@ -23,12 +25,15 @@ import {
   MissingSessionValueError,
   SessionConflictError,
   SessionStoreError,
+  SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./errors.ts";
+import { withTimeout } from "./_timeout.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type {
   SessionStore,
   StoreCheck,
+  StoreCommit,
   StoreEntry,
   StoreKey,
   StoreSet,
@@ -217,6 +222,12 @@ interface Rotation {
   readonly meta: Record<string, unknown> | null | undefined;
 }
 
+/** A live record read from the store, with its versionstamp. */
+interface SessionFound {
+  readonly record: SessionRecord;
+  readonly versionstamp: string;
+}
+
 /** The store key of a session id. */
 export function sessionKey(id: string): StoreKey {
   return ["session", id];
@@ -239,6 +250,7 @@ function emptyState(now: number): SessionState {
     user: null,
     csrf: null,
     meta: null,
+    writes: [],
   };
 }
 
@@ -492,7 +504,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
       // A delete the store did not confirm throws before anything is
       // forgotten: the cookie stays, so the response cannot claim a
       // sign-out that did not happen, and the app can say so or retry.
-      await this.#commit(store, [], [], deletes);
+      // Unless it was applied and its reply lost: then the session is gone,
+      // as asked.
+      const key = deletes[0]!;
+      await this.#commit(store, [], [], deletes).catch(async (error) => {
+        if (await quietly(this.#get(store, key)) !== null) throw error;
+      });
       this.#reset();
       this.#cleared = true;
       this.#ended = true;
@@ -704,46 +721,65 @@ export class RequestSession implements Session<Record<string, unknown>> {
       return;
     }
     const key = sessionKey(this.#id);
+    const writeId = newWriteId();
     let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
       const now = Date.now();
-      if (!worthStoring(state)) {
-        // Emptied (clear(), the last delete or takeFlash()): an empty
-        // session is no session, as before its first value; its cookie goes.
-        const emptied = await this.#commit(store, [{ key, versionstamp }], [], [
-          key,
-        ]);
-        if (emptied !== null) {
-          this.#reset();
-          this.#cleared = true;
-          return;
+      // Emptied (clear(), the last delete or takeFlash()): an empty session
+      // is no session, as before its first value; its cookie goes.
+      const written = worthStoring(state)
+        ? withWrite({ ...state, seen: now }, writeId)
+        : undefined;
+      const checks = [{ key, versionstamp }];
+      let result: string | null;
+      try {
+        result = written === undefined
+          ? await this.#commit(store, checks, [], [key])
+          : await this.#commit(
+            store,
+            checks,
+            this.#saveSets(key, this.#encode(store, written), written, now),
+            [],
+          );
+      } catch (error) {
+        // The store may have applied the commit and lost its reply.
+        const fresh = await quietly(this.#read(store, key));
+        if (
+          written === undefined ? fresh !== null : !this.#adopt(fresh, writeId)
+        ) {
+          throw error;
         }
-      } else {
-        const value = this.#encode(store, { ...state, seen: now });
-        const result = await this.#commit(
-          store,
-          [{ key, versionstamp }],
-          this.#saveSets(key, value, state, now),
-          [],
-        );
-        if (result !== null) {
-          state.seen = now;
-          this.#state = state;
+        if (written === undefined) this.#emptied();
+        return;
+      }
+      if (result !== null) {
+        if (written === undefined) this.#emptied();
+        else {
+          this.#state = written;
           this.#versionstamp = result;
           this.#done();
-          return;
         }
+        return;
+      }
+      // The conflict may be this very write, applied and then reported as
+      // failed (a client's resend after a lost reply fails its own check):
+      // look at once, before other writes push it out of the record's list.
+      let fresh = await this.#read(store, key);
+      if (written !== undefined && this.#adopt(fresh, writeId)) {
+        return;
       }
       if (attempt >= this.#options.maxAttempts) {
         throw new SessionConflictError(attempt);
       }
       await backoff(attempt);
-      const fresh = await this.#read(store, key);
+      if (fresh !== null) fresh = await this.#read(store, key);
       if (fresh === null) {
         // Destroyed, rotated or expired meanwhile: this request's changes
         // are ordered before that, and the session is not brought back.
-        this.#reset();
+        // (Or this request emptied it and the store lost the reply.)
+        if (written === undefined) this.#emptied();
+        else this.#reset();
         return;
       }
       versionstamp = fresh.versionstamp;
@@ -751,14 +787,35 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
   }
 
+  /** Takes `fresh` as the stored session when it shows this request's write. */
+  #adopt(
+    fresh: SessionFound | null | undefined,
+    writeId: string,
+  ): boolean {
+    if (!fresh || !fresh.record.writes.includes(writeId)) return false;
+    this.#state = fresh.record;
+    this.#versionstamp = fresh.versionstamp;
+    this.#done();
+    return true;
+  }
+
+  #emptied(): void {
+    this.#reset();
+    this.#cleared = true;
+  }
+
   /** Stores a session that does not exist yet under a new token. */
   async #create(store: SessionStore): Promise<void> {
+    const writeId = newWriteId();
     for (let attempt = 1;; attempt++) {
       const token = newToken();
       const id = tokenId(token);
       const key = sessionKey(id);
       const now = Date.now();
-      const state: SessionState = { ...this.#state, created: now, seen: now };
+      const state = withWrite(
+        { ...this.#state, created: now, seen: now, writes: [] },
+        writeId,
+      );
       const expireIn = this.#expireIn(now, now);
       const checks: StoreCheck[] = [{ key, versionstamp: null }];
       const deletes: StoreKey[] = [];
@@ -775,14 +832,21 @@ export class RequestSession implements Session<Record<string, unknown>> {
         });
       }
       this.#dropStale(checks, deletes);
-      const result = await this.#commit(store, checks, sets, deletes);
+      const result = await this.#commitOrFind(
+        store,
+        { checks, sets, deletes },
+        key,
+        writeId,
+      );
       if (result !== null) {
         this.#stale = undefined;
         this.#token = token;
         this.#id = id;
-        this.#versionstamp = result;
-        this.#state = state;
-        this.#done();
+        if (typeof result === "string") {
+          this.#versionstamp = result;
+          this.#state = state;
+          this.#done();
+        } else this.#adopt(result, writeId);
         return;
       }
       // Only a stale record changing under us can fail this: forget it.
@@ -801,6 +865,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const id = tokenId(token);
     const newKey = sessionKey(id);
     const oldId = this.#id;
+    const writeId = newWriteId();
     let state = this.#state;
     let versionstamp = this.#versionstamp;
     for (let attempt = 1;; attempt++) {
@@ -823,6 +888,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         user,
         csrf: null,
         meta: rotation.meta === undefined ? state.meta : rotation.meta,
+        writes: [writeId],
       };
       const expireIn = this.#expireIn(created, now);
       const checks: StoreCheck[] = [];
@@ -855,15 +921,33 @@ export class RequestSession implements Session<Record<string, unknown>> {
       // cannot tell the browser it was signed out (DESIGN: Failure).
       const result = checks.length === 0 && !keep
         ? ""
-        : await this.#commit(store, checks, sets, deletes);
+        : keep
+        ? await this.#commitOrFind(
+          store,
+          { checks, sets, deletes },
+          newKey,
+          writeId,
+        )
+        : await this.#commit(store, checks, sets, deletes).catch(
+          async (error) => {
+            // Applied with its reply lost: the old session is gone.
+            if (
+              oldId === null ||
+              await quietly(this.#get(store, sessionKey(oldId))) !== null
+            ) throw error;
+            return "";
+          },
+        );
       if (result !== null) {
         this.#stale = undefined;
         if (keep) {
           this.#token = token;
           this.#id = id;
-          this.#versionstamp = result;
-          this.#state = next;
-          this.#done();
+          if (typeof result === "string") {
+            this.#versionstamp = result;
+            this.#state = next;
+            this.#done();
+          } else this.#adopt(result, writeId);
         } else {
           this.#reset();
           this.#cleared = true;
@@ -882,9 +966,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
       const fresh = await this.#read(store, sessionKey(oldId));
       if (fresh === null) {
         if (typeof rotation.user !== "string") {
-          // Someone else ended this session meanwhile; there is nothing to
-          // rotate, and it must not come back.
+          // Someone else ended this session meanwhile (or this logout did,
+          // and the store lost the reply); there is nothing to rotate, and
+          // it must not come back.
           this.#reset();
+          if (!keep) this.#cleared = this.#ended = true;
           return;
         }
         // A login goes ahead as a fresh session.
@@ -952,8 +1038,13 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   async #get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
     try {
-      return await store.get(key);
+      return await withTimeout(
+        store.get(key),
+        this.#options.storeTimeout,
+        "read",
+      );
     } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
       throw new SessionStoreError("Could not read the session", {
         cause: error,
       });
@@ -963,13 +1054,45 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async #read(
     store: SessionStore,
     key: StoreKey,
-  ): Promise<{ record: SessionRecord; versionstamp: string } | null> {
+  ): Promise<SessionFound | null> {
     const entry = await this.#get(store, key);
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
     return record !== null && this.#usable(record)
       ? { record, versionstamp: entry.versionstamp }
       : null;
+  }
+
+  /**
+   * Commits a change that writes `key` as write `writeId`. When the store
+   * reports a conflict or throws, the change may still have been applied
+   * (a lost reply): then the record found under `key` is returned. `null`
+   * is a real conflict; a real failure throws.
+   */
+  async #commitOrFind(
+    store: SessionStore,
+    change: StoreCommit,
+    key: StoreKey,
+    writeId: string,
+  ): Promise<string | SessionFound | null> {
+    const mine = async (): Promise<SessionFound | null> => {
+      const fresh = await quietly(this.#read(store, key));
+      return fresh && fresh.record.writes.includes(writeId) ? fresh : null;
+    };
+    let result: string | null;
+    try {
+      result = await this.#commit(
+        store,
+        [...change.checks],
+        [...change.sets],
+        [...change.deletes],
+      );
+    } catch (error) {
+      const found = await mine();
+      if (found === null) throw error;
+      return found;
+    }
+    return result ?? await mine();
   }
 
   async #commit(
@@ -979,8 +1102,13 @@ export class RequestSession implements Session<Record<string, unknown>> {
     deletes: StoreKey[],
   ): Promise<string | null> {
     try {
-      return await store.commit({ checks, sets, deletes });
+      return await withTimeout(
+        store.commit({ checks, sets, deletes }),
+        this.#options.storeTimeout,
+        "commit",
+      );
     } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
       throw new SessionStoreError("Could not save the session", {
         cause: error,
       });
@@ -1047,6 +1175,16 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#handed = undefined;
     this.#forced = false;
     this.#wrote = true;
+  }
+}
+
+/** A read after a failed commit: `undefined` when it fails too (the commit's
+ * error is the one to report). */
+async function quietly<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch {
+    return undefined;
   }
 }
 

@@ -23,6 +23,8 @@ const current = new AsyncLocalStorage<RequestSession>();
  * Extra arguments (Deno's `info`, Bun's `server`) pass through untouched.
  *
  * @typeParam A The handler's arguments after the request.
+ * @typeParam R The handler's request type, kept as it is: a `Request`
+ * subtype such as Bun's `BunRequest` (with the route's `params`).
  * @param handler The handler to wrap.
  * @param options Store, cookie, timeouts and error handling.
  * @returns A handler with the same parameters that resolves to the response.
@@ -44,10 +46,10 @@ const current = new AsyncLocalStorage<RequestSession>();
  * console.log(await second.text()); // "visit 2"
  * ```
  */
-export function withSession<A extends unknown[]>(
-  handler: (request: Request, ...rest: A) => Response | Promise<Response>,
+export function withSession<A extends unknown[], R extends Request = Request>(
+  handler: (request: R, ...rest: A) => Response | Promise<Response>,
   options?: SessionOptions,
-): (request: Request, ...rest: A) => Promise<Response> {
+): (request: R, ...rest: A) => Promise<Response> {
   if (typeof handler !== "function") {
     throw new TypeError(
       `withSession() needs a handler function, got ${String(handler)}`,
@@ -97,7 +99,7 @@ export function withSession<A extends unknown[]>(
 
   /** Runs the handler in the session's context, then saves. */
   function run(
-    request: Request,
+    request: R,
     rest: A,
     session: RequestSession,
   ): Response | Promise<Response> {
@@ -117,7 +119,7 @@ export function withSession<A extends unknown[]>(
 
   /** The path for requests that need the store or a CSRF check first. */
   async function loadThenRun(
-    request: Request,
+    request: R,
     rest: A,
     session: RequestSession,
     loading: Promise<void> | undefined,
@@ -146,7 +148,7 @@ export function withSession<A extends unknown[]>(
   // No await and no store access for a request without a session cookie
   // whose handler stores nothing: the response is resolved at once.
   return function sessionHandler(
-    request: Request,
+    request: R,
     ...rest: A
   ): Promise<Response> {
     const https = isHttps(request, resolved);

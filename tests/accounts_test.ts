@@ -16,6 +16,7 @@ import {
   storedRecord,
   STORES,
 } from "./_helpers.ts";
+import { REDIS_STORES } from "./_redis.ts";
 import { POSTGRES_STORES } from "./_postgres.ts";
 
 /** An app where /login?u=… logs in, /add increments, /logout, /destroy, /regen. */
@@ -62,7 +63,7 @@ function accountApp(
 const indexOf = async (store: SessionStore, user: string) =>
   (await collect(store.list(["user", user]))).map((e) => e.key[2]);
 
-for (const fixture of [...STORES, ...POSTGRES_STORES]) {
+for (const fixture of [...STORES, ...REDIS_STORES, ...POSTGRES_STORES]) {
   Deno.test(`Accounts: listing and revoking a user's sessions (${fixture.name})`, async (t) => {
     const { store, close } = await fixture.open();
     const { app, holds, held } = accountApp(store);

@@ -8,6 +8,7 @@ import {
   type StoreFixture,
   tempDir,
 } from "./conformance/mod.ts";
+import { REDIS_STORES } from "./_redis.ts";
 import { POSTGRES_STORES } from "./_postgres.ts";
 
 const stores: StoreFixture[] = [
@@ -36,6 +37,7 @@ const stores: StoreFixture[] = [
       };
     },
   },
+  ...REDIS_STORES,
   ...POSTGRES_STORES,
 ];
 

@@ -87,7 +87,13 @@ export async function createApp(
       nav,
     };
     return await route.handle(context);
-  }, { store: options.store, cookieName: COOKIE_NAME });
+  }, {
+    store: options.store,
+    cookieName: COOKIE_NAME,
+    // Every form carries session.csrfToken() (form.ts): posts without it,
+    // or from another site, are refused with 403 before a page runs.
+    csrf: true,
+  });
 
   return (request) => {
     // Static files need no session: serving them before withSession spares

@@ -18,6 +18,8 @@ export interface DemoConfig {
   readonly keyFile: string | undefined;
   /** Holds the Deno KV file and the generated certificate. */
   readonly dataDir: string;
+  /** Keep sessions in this Redis instead of the KV file. */
+  readonly redisUrl: string | undefined;
 }
 
 /** What `--help` prints. */
@@ -34,6 +36,8 @@ Usage: deno task demo [options]
   --hostname NAME   address to listen on (default 127.0.0.1)
   --data DIR        where sessions.db lives (env DEMO_DATA;
                     default examples/demo/data)
+  --redis URL       keep sessions in Redis instead, e.g.
+                    redis://127.0.0.1:6379 (redisStore through node-redis)
   --help            show this text
 `;
 
@@ -61,6 +65,7 @@ export function readConfig(
       key: { type: "string" },
       hostname: { type: "string" },
       data: { type: "string" },
+      redis: { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -85,7 +90,17 @@ export function readConfig(
     certFile,
     keyFile,
     dataDir: values.data ?? env("DEMO_DATA") ?? DEFAULT_DATA,
+    redisUrl: redisUrl(values.redis),
   };
+}
+
+function redisUrl(text: string | undefined): string | undefined {
+  if (text !== undefined && !/^rediss?:\/\/./.test(text)) {
+    throw new Error(
+      `--redis needs a redis:// or rediss:// URL, got "${text}"`,
+    );
+  }
+  return text;
 }
 
 function port(flag: string, text: string): number {

@@ -1,8 +1,21 @@
 /**
- * Reading a submitted form field.
+ * Forms: the CSRF field every form carries, and reading a submitted field.
  *
  * @module
  */
+import { CSRF_FIELD, type Session } from "@tessera/session";
+import { type Html, html } from "./html.ts";
+
+/**
+ * The hidden field that carries the session's CSRF token. The demo runs
+ * `withSession` with `csrf: true`, so every form that posts needs it.
+ *
+ * @param session The request's session.
+ * @returns The `<input type="hidden">`.
+ */
+export function csrfField(session: Pick<Session, "csrfToken">): Html {
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${session.csrfToken()}">`;
+}
 
 /**
  * Reads one text field of a submitted form.

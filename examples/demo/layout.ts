@@ -5,6 +5,7 @@
  * @module
  */
 import type { PageContext } from "./context.ts";
+import { csrfField } from "./form.ts";
 import { type Html, html } from "./html.ts";
 import { t } from "./i18n.ts";
 import { sessionPanel } from "./panel.ts";
@@ -85,6 +86,7 @@ function account({ session, language }: PageContext): Html {
   }
   return html`
     <form class="account" method="post" action="/logout">
+      ${csrfField(session)}
       <span class="user">${session.userId}</span>
       <button type="submit">${t(language, "logout")}</button>
     </form>

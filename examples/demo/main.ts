@@ -34,6 +34,7 @@ if (import.meta.main) {
   try {
     demo = await startDemo({
       kvPath: join(config.dataDir, "sessions.db"),
+      redisUrl: config.redisUrl,
       hostname: config.hostname,
       httpPort: config.httpPort,
       https: certificate && { port: config.httpsPort!, certificate },
@@ -59,12 +60,18 @@ if (import.meta.main) {
           : ""),
     );
   }
-  console.log(`Sessions are kept in ${join(config.dataDir, "sessions.db")}`);
+  console.log(
+    `Sessions are kept in ${
+      config.redisUrl ?? join(config.dataDir, "sessions.db")
+    }`,
+  );
   console.log("Press Ctrl+C to stop.");
-  const stop = async () => {
-    await demo.close();
-    Deno.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => stopping ??= demo.close().then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", stop);
+    // A closed terminal, too.
+    Deno.addSignalListener("SIGHUP", stop);
+  }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { kvStore } from "@tessera/session";
+import { kvStore, redisStore, type SessionStore } from "@tessera/session";
+import { createClient } from "redis";
 import { type ChannelPorts, createApp } from "./app.ts";
 import type { Certificate } from "./tls.ts";
 
@@ -12,6 +13,8 @@ import type { Certificate } from "./tls.ts";
 export interface DemoServerOptions {
   /** The Deno KV file that keeps the sessions. */
   readonly kvPath: string;
+  /** A Redis that keeps the sessions instead (`--redis`). */
+  readonly redisUrl?: string;
   /** The address to listen on. */
   readonly hostname: string;
   /** The plain-HTTP port; 0 picks a free one. */
@@ -37,11 +40,11 @@ export interface DemoServer {
 export async function startDemo(
   options: DemoServerOptions,
 ): Promise<DemoServer> {
-  const kv = await Deno.openKv(options.kvPath);
+  const { store, close } = await openStore(options);
   const ports: ChannelPorts = {};
   const servers: Deno.HttpServer[] = [];
   try {
-    const app = await createApp({ store: kvStore(kv), ports });
+    const app = await createApp({ store, ports });
     const http = Deno.serve({
       hostname: options.hostname,
       port: options.httpPort,
@@ -62,14 +65,29 @@ export async function startDemo(
     }
   } catch (error) {
     await Promise.all(servers.map((server) => server.shutdown()));
-    kv.close();
+    close();
     throw error;
   }
   return {
     ports,
     async close() {
       await Promise.all(servers.map((server) => server.shutdown()));
-      kv.close();
+      close();
     },
   };
+}
+
+/** The KV file, or the Redis of `--redis` through node-redis. */
+async function openStore(
+  options: DemoServerOptions,
+): Promise<{ store: SessionStore; close(): void }> {
+  if (options.redisUrl !== undefined) {
+    const r = await createClient({ url: options.redisUrl }).connect();
+    return {
+      store: redisStore({ send: (c, a) => r.sendCommand([c, ...a]) }),
+      close: () => r.destroy(),
+    };
+  }
+  const kv = await Deno.openKv(options.kvPath);
+  return { store: kvStore(kv), close: () => kv.close() };
 }

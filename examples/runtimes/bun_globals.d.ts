@@ -1,4 +1,4 @@
-// The part of Bun's globals that bun.ts uses, so that `deno check` can
+// The part of Bun's globals that bun.ts and redis_bun.ts use, so that `deno check` can
 // type-check the Bun example without bun-types. Bun projects get these
 // types from `@types/bun` instead.
 
@@ -9,4 +9,7 @@ declare const Bun: {
     routes?: Record<string, (request: Request) => Promise<Response>>;
     fetch(request: Request): Promise<Response>;
   }): { readonly url: URL };
+  RedisClient: new (url?: string) => {
+    send(command: string, args: string[]): Promise<unknown>;
+  };
 };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SessionStoreError } from "../errors.ts";
 import type { SessionOptions } from "../options.ts";
 import type { Session } from "../session.ts";
 import { getSession, withSession } from "../with_session.ts";
@@ -71,7 +72,8 @@ class HandlerFailed {}
  * the cookie is added to the response. When a later handler throws, Hono's
  * `onError` answers and nothing the request changed is saved (`login()`,
  * `logout()`, `regenerate()` and `destroy()` are stored when awaited). A
- * store that fails answers through the `onError` option (503 by default).
+ * store that fails, also inside an awaited `login()` and the like, answers
+ * through the `onError` option (503 by default), as with `withSession`.
  *
  * @typeParam T The shape of the session's values.
  * @param options Store, cookie, timeouts and error handling, as for
@@ -114,7 +116,9 @@ export function sessionMiddleware<
       c.set("session", getSession<T>(request));
       await next();
       // Hono catches what a later handler throws and answers with onError;
-      // like withSession for a handler that throws, save nothing.
+      // like withSession for a handler that throws, save nothing, and
+      // leave a store failure (in an awaited login() …) to our onError.
+      if (c.error instanceof SessionStoreError) throw c.error;
       if (c.error !== undefined) throw new HandlerFailed();
       return c.res;
     },

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium, SITE } from "./_chromium.ts";
-import type { Scheme, TestDemo } from "./_demo.ts";
+import { logIn, notice } from "./_flows.ts";
 import { browserTest, saveScreenshot } from "./_harness.ts";
 import { cookiesFor } from "./_jar.ts";
 import { readPanel } from "./_panel.ts";
@@ -29,26 +29,6 @@ async function withPhone(
     await context?.close();
     await Deno.remove(profile, { recursive: true });
   }
-}
-
-async function logIn(
-  page: Page,
-  demo: TestDemo,
-  scheme: Scheme,
-  user: string,
-): Promise<void> {
-  await page.goto(demo.url(scheme, "/login"));
-  await page.getByLabel(user).check();
-  await page.locator("main form button[type=submit]").click();
-  await page.waitForURL(demo.url(scheme, "/"));
-}
-
-/** The message a redirect left on the page shown, or `null`. */
-async function notice(page: Page): Promise<string | null> {
-  const found = page.locator("#notice");
-  const n = await found.count();
-  assert.ok(n <= 1, `one message at most, found ${n}`);
-  return n === 0 ? null : (await found.textContent())!.trim();
 }
 
 /** The rows of the devices page: the device summary, and whether it is this one. */

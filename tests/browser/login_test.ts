@@ -1,44 +1,11 @@
 // Login and logout reset the session: a new token, and only the language
 // survives (tessera's default persistentFieldsOnLogin / OnLogout).
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { SITE } from "./_chromium.ts";
-import type { Scheme, TestDemo } from "./_demo.ts";
+import { chooseLanguage, logIn, logOut } from "./_flows.ts";
 import { browserTest } from "./_harness.ts";
 import { cookiesFor } from "./_jar.ts";
 import { readPanel } from "./_panel.ts";
-
-async function chooseLanguage(
-  page: Page,
-  demo: TestDemo,
-  label: string,
-): Promise<void> {
-  await page.goto(demo.url("https", "/language"));
-  await page.getByLabel(label).check();
-  await page.locator("main form button[type=submit]").click();
-  await page.waitForURL(demo.url("https", "/language"));
-}
-
-async function logIn(
-  page: Page,
-  demo: TestDemo,
-  scheme: Scheme,
-  user: string,
-): Promise<void> {
-  await page.goto(demo.url(scheme, "/login"));
-  await page.getByLabel(user).check();
-  await page.locator("main form button[type=submit]").click();
-  await page.waitForURL(demo.url(scheme, "/"));
-}
-
-async function logOut(
-  page: Page,
-  demo: TestDemo,
-  scheme: Scheme,
-): Promise<void> {
-  await page.locator("header form.account button").click();
-  await page.waitForURL(demo.url(scheme, "/"));
-}
 
 browserTest(
   {

@@ -1,5 +1,6 @@
-// The README's run command, `deno task demo`, as a newcomer runs it: it
-// prints where it listens, serves the pages, and stops cleanly on Ctrl+C.
+// The README's run commands, `deno task demo` and `npm start`, as a newcomer
+// runs them: they print where they listen, serve the pages, and stop
+// cleanly, leaving no process behind.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./_chromium.ts";
@@ -131,5 +132,72 @@ Deno.test("`deno task demo` serves HTTP and HTTPS, then stops on Ctrl+C", async 
     }
     await Deno.remove(profile, { recursive: true });
     await Deno.remove(data, { recursive: true });
+  }
+});
+
+/** Whether something still listens on `port` of 127.0.0.1. */
+function listening(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return false;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return true;
+    throw error;
+  }
+}
+
+Deno.test("`npm start` leaves no process holding the port, after Ctrl+C or a kill of npm", async (t) => {
+  // Ctrl+C in a terminal signals every process of the foreground group;
+  // `kill <npm's pid>` signals npm alone, which must pass it on.
+  const ways: [string, (npm: number) => void][] = [
+    ["Ctrl+C", (npm) => Deno.kill(-npm, "SIGINT")],
+    ["a kill of the npm process", (npm) => Deno.kill(npm, "SIGTERM")],
+  ];
+  for (const [how, stop] of ways) {
+    await t.step(how, async () => {
+      const data = await Deno.makeTempDir({ prefix: "tessera-demo-data-" });
+      // setsid: npm leads a process group of its own, as in a terminal, so
+      // that the test can signal (and, if need be, end) exactly that group.
+      const npm = new Deno.Command("setsid", {
+        args: ["npm", "start", "--", "--port", "0", "--data", data],
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = npm.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      try {
+        const [url] = await waitForLines(
+          reader,
+          /(http:\/\/localhost:\d+\/)/g,
+          1,
+        );
+        const port = Number(new URL(url!).port);
+        assert.equal((await fetch(url!)).status, 200);
+        assert.ok(listening(port));
+
+        stop(npm.pid);
+        assert.ok(
+          await within(npm.status, PATIENCE) !== undefined,
+          "npm ends",
+        );
+        const deadline = Date.now() + PATIENCE;
+        while (listening(port) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(!listening(port), `port ${port} is free after ${how}`);
+      } finally {
+        await reader.cancel();
+        try {
+          // Whatever is left of the group this test started.
+          Deno.kill(-npm.pid, "SIGKILL");
+        } catch {
+          // Nothing left: the group is gone.
+        }
+        await npm.status;
+        await Deno.remove(data, { recursive: true });
+      }
+    });
   }
 });

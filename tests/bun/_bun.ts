@@ -18,12 +18,40 @@ export type BunHandler = (
   server: BunServer,
 ) => Response | Promise<Response>;
 
-/** `Bun.serve()`'s options, the part the tests use. */
-export interface BunServeOptions {
+/** The params of a route path, as bun-types' `Serve.ExtractRouteParams`
+ * computes them: `"/users/:id"` gives `{ id: string }`. */
+export type RouteParams<T extends string> = string extends T
+  ? Record<string, string>
+  : T extends `${string}:${infer Param}/${infer Rest}`
+    ? { [K in Param]: string } & RouteParams<Rest>
+  : T extends `${string}:${infer Param}` ? { [K in Param]: string }
+  : Record<never, string>;
+
+/** Bun's `BunRequest<Path>`: what a `routes` handler receives. */
+export interface BunRequest<T extends string = string> extends Request {
+  readonly params: RouteParams<T>;
+}
+
+/** A `routes` handler as bun-types declares it, typed by its path. */
+export type BunRouteHandler<Path extends string> = (
+  request: BunRequest<Path>,
+  server: BunServer,
+) => Response | Promise<Response>;
+
+/** `Bun.serve()`'s options, the part the tests use; `routes` is typed per
+ * path, as bun-types' `Serve.Routes`. */
+export interface BunServeOptions<R extends string = string> {
   hostname?: string;
   port?: number;
   fetch?: BunHandler;
-  routes?: Record<string, BunHandler | Response>;
+  routes?: { [Path in R]: BunRouteHandler<Path> | Response };
+}
+
+/** Bun's built-in Redis client, the part the tests use. */
+export interface BunRedisClient {
+  connect(): Promise<void>;
+  send(command: string, args: string[]): Promise<unknown>;
+  close(): void;
 }
 
 /** Bun's built-in PostgreSQL client (`Bun.SQL`), the part the tests use. */
@@ -34,7 +62,8 @@ export interface BunSql {
 
 interface BunGlobal {
   readonly version: string;
-  serve(options: BunServeOptions): BunServer;
+  serve<R extends string>(options: BunServeOptions<R>): BunServer;
+  RedisClient: new (url: string) => BunRedisClient;
   SQL: new (url: string, options?: { max?: number }) => BunSql;
 }
 

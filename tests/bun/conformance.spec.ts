@@ -1,15 +1,19 @@
 // The shared conformance suite (tests/conformance/) on Bun: memoryStore(),
-// Deno KV through @deno/kv with bunKvOptions, Bun.serve and the Hono
-// middleware. tests/store_conformance_test.ts runs the same suite on Deno.
+// Deno KV through @deno/kv with bunKvOptions, redisStore() through Bun's
+// built-in RedisClient on a real redis-server, Bun.serve, the Hono middleware
+// and the Elysia plugin on app.listen(). tests/store_conformance_test.ts runs
+// the same suite on Deno.
 import { openKv } from "@deno/kv";
-import { kvStore, memoryStore } from "../../mod.ts";
+import { kvStore, memoryStore, redisStore } from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import {
   conformance,
   type Listen,
+  type ServeElysia,
   type StoreFixture,
   tempDir,
 } from "../conformance/mod.ts";
+import { startRedis } from "../conformance/_redis.ts";
 import { Bun, type BunTest } from "./_bun.ts";
 import { type ClientKind, postgresFixture } from "../_postgres.ts";
 
@@ -47,6 +51,30 @@ const stores: StoreFixture[] = [
       };
     },
   },
+  {
+    name: "redisStore(Bun RedisClient)",
+    async open() {
+      const server = await startRedis();
+      try {
+        const client = new Bun.RedisClient(server.url);
+        await client.connect();
+        return {
+          // Bun's client fits the store's interface as it is.
+          store: redisStore(client),
+          async close() {
+            try {
+              client.close();
+            } finally {
+              await server.stop();
+            }
+          },
+        };
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
+    },
+  },
   postgresFixture(BUN_SQL),
 ];
 
@@ -58,4 +86,21 @@ const listen: Listen = (handler) => {
   });
 };
 
-conformance({ name: `Bun ${Bun.version}`, test, stores, listen });
+// Elysia's own Bun server, as an Elysia app is started.
+const serveElysia: ServeElysia = (app) => {
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  return Promise.resolve({
+    url: `http://127.0.0.1:${app.server!.port}`,
+    close: async () => {
+      await app.stop(true);
+    },
+  });
+};
+
+conformance({
+  name: `Bun ${Bun.version}`,
+  test,
+  stores,
+  listen,
+  serveElysia,
+});

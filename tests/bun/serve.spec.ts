@@ -12,7 +12,7 @@ import {
 } from "../../mod.ts";
 import { bunKvOptions } from "../../bun.ts";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
-import { Bun, type BunServer, type BunTest } from "./_bun.ts";
+import { Bun, type BunRequest, type BunServer, type BunTest } from "./_bun.ts";
 
 // `bun test` resolves this free name to bun:test's `test`.
 declare const test: BunTest;
@@ -31,9 +31,10 @@ test("Bun.serve: fetch and routes forms share sessions; server passes through", 
       `visit ${visits} from ${server.requestIP(req)?.address}`,
     );
   }, { store });
-  const user = withSession((req: Request) => {
-    // Bun's routes give a BunRequest with the route's params.
-    const { id } = (req as Request & { params: { id: string } }).params;
+  const user = withSession((req: BunRequest<"/users/:id">) => {
+    // Bun's routes give a BunRequest with the route's params; withSession
+    // keeps that type.
+    const { id } = req.params;
     getSession<Data>(req).set("user", id);
     return new Response(`user ${id}`);
   }, { store });
@@ -106,13 +107,16 @@ test("Bun.serve: a form whose _csrf the check read is still the handler's, on Bu
       ["memoryStore", memoryStore()],
     ];
     for (const [name, store] of stores) {
-      const form = withSession(async (req: Request, server: BunServer) => {
+      const form = withSession(async (
+        req: BunRequest<"/lists/:id">,
+        server: BunServer,
+      ) => {
         const session = getSession(req);
         if (req.method === "GET") {
           session.set("visited", true);
           return new Response(session.csrfToken());
         }
-        const { id } = (req as Request & { params: { id: string } }).params;
+        const { id } = req.params;
         const item = (await req.formData()).get("item");
         return new Response(
           `${id} ${item} from ${server.requestIP(req)?.address}`,

@@ -276,3 +276,42 @@ export function failing(inner: SessionStore): FaultyStore & {
     wrapped.failCommits ? new Error("store down (test)") : undefined;
   return wrapped;
 }
+
+/** How a {@link lossy} store misreports a commit it applied. */
+export type LostReply = "conflict" | "error";
+
+/** A real store whose applied commits are reported as failed, as a remote
+ * client does when a reply is lost (its resend then fails its own check). */
+export interface LossyStore extends SessionStore {
+  /** How applied commits are reported; `undefined` reports them truly. */
+  lose: LostReply | undefined;
+  /** Runs after a commit was applied and before it is misreported. */
+  afterApply: (() => Promise<void>) | undefined;
+  /** Commits applied and then misreported. */
+  lost: number;
+}
+
+/** Wraps a real store so that commits it applies can be reported as a
+ * conflict (`null`) or as an error. */
+export function lossy(inner: SessionStore): LossyStore {
+  const store: LossyStore = {
+    lose: undefined,
+    afterApply: undefined,
+    lost: 0,
+    maxValueBytes: inner.maxValueBytes,
+    get: (key) => inner.get(key),
+    async commit(change) {
+      const mode = store.lose;
+      const result = await inner.commit(change);
+      if (result === null || mode === undefined) return result;
+      store.lost++;
+      const after = store.afterApply;
+      store.afterApply = undefined;
+      await after?.();
+      if (mode === "error") throw new Error("reply lost (test)");
+      return null;
+    },
+    list: (prefix) => inner.list(prefix),
+  };
+  return store;
+}

@@ -9,6 +9,7 @@ import {
 } from "../../mod.ts";
 import { gate } from "../_helpers.ts";
 import { POSTGRES_STORES } from "../_postgres.ts";
+import { REDIS_STORES } from "../_redis.ts";
 
 export {
   type FaultDecision,
@@ -31,6 +32,7 @@ export interface StoreKind {
 }
 
 /** Real stores: Deno KV in memory, Deno KV on a temp file, memoryStore(),
+ * redisStore() through node-redis and ioredis on a real redis-server,
  * and postgresStore() through pg and postgres.js on a real PostgreSQL. */
 export const REAL_STORES: StoreKind[] = [
   {
@@ -62,6 +64,7 @@ export const REAL_STORES: StoreKind[] = [
     open: () =>
       Promise.resolve({ store: memoryStore(), close: () => Promise.resolve() }),
   },
+  ...REDIS_STORES,
   ...POSTGRES_STORES,
 ];
 

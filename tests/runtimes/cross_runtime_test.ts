@@ -1,7 +1,10 @@
 // One database, two runtimes: a session written by Deno is read and updated
-// by a Bun process on the same KV file, and Deno reads it back.
+// by a Bun process on the same KV file (or the same Redis: node-redis on
+// Deno, Bun.redis on Bun), and Deno reads it back.
 import assert from "node:assert/strict";
-import { kvStore } from "../../mod.ts";
+import { createClient } from "redis";
+import { kvStore, redisStore, type SessionStore } from "../../mod.ts";
+import { startRedis } from "../conformance/_redis.ts";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
 import { crossRuntimeApp } from "./_app.ts";
 import { startServer, tool } from "./_process.ts";
@@ -17,7 +20,35 @@ Deno.test("a session moves between Deno and Bun on one KV file", async () => {
   const dir = tempDir();
   const path = `${dir.path}/sessions.db`;
   const kv = await Deno.openKv(path);
-  const deno = crossRuntimeApp(kvStore(kv), "Deno");
+  try {
+    await moveBetween(kvStore(kv), path);
+  } finally {
+    kv.close();
+    dir.remove();
+  }
+});
+
+Deno.test("a session moves between Deno (node-redis) and Bun (Bun.redis) on one Redis", async () => {
+  const redis = await startRedis();
+  try {
+    const r = await createClient({ url: redis.url }).connect();
+    try {
+      await moveBetween(
+        redisStore({ send: (c, a) => r.sendCommand([c, ...a]) }),
+        redis.url,
+      );
+    } finally {
+      r.destroy();
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
+/** The scenario: Deno serves in process on `store`; Bun is started on
+ * `bunStore` (a KV file path or a redis:// URL) naming the same data. */
+async function moveBetween(store: SessionStore, bunStore: string) {
+  const deno = crossRuntimeApp(store, "Deno");
   let bun: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     // One browser, whose requests a load balancer sends to either runtime.
@@ -35,7 +66,7 @@ Deno.test("a session moves between Deno and Bun on one KV file", async () => {
 
     bun = await startServer(tool("bun"), [
       "tests/runtimes/_bun_server.ts",
-      path,
+      bunStore,
     ]);
     const viaBun = viaDeno.clone(network);
     const origin = bun.url;
@@ -102,7 +133,5 @@ Deno.test("a session moves between Deno and Bun on one KV file", async () => {
     throw error;
   } finally {
     await bun?.close();
-    kv.close();
-    dir.remove();
   }
-});
+}

@@ -1,8 +1,9 @@
 // The runtime examples of the README, run as they are: Deno, Bun, Hono (on
-// Deno) and Node (@hono/node-server with @deno/kv), each in its own process,
-// each tested over real HTTP on loopback.
+// Deno), Elysia (on Bun) and Node (@hono/node-server with @deno/kv), each
+// in its own process, each tested over real HTTP on loopback.
 import assert from "node:assert/strict";
 import { CookieJar, network, tempDir } from "../conformance/_util.ts";
+import { startRedis } from "../conformance/_redis.ts";
 import { ROOT, run, startServer, tool } from "./_process.ts";
 
 const DENO_RUN = [
@@ -39,11 +40,12 @@ async function visitCounter(origin: string): Promise<void> {
 async function serveExample(
   command: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<void> {
   const dir = tempDir();
   const server = await startServer(command, args, {
     cwd: dir.path,
-    env: { PORT: "0" },
+    env: { PORT: "0", ...env },
   });
   try {
     await visitCounter(server.url);
@@ -74,6 +76,10 @@ Deno.test("examples/runtimes/bun.ts serves sessions on Bun", async () => {
   await serveExample(tool("bun"), [`${ROOT}examples/runtimes/bun.ts`]);
 });
 
+Deno.test("examples/runtimes/elysia.ts serves sessions from an Elysia app on Bun", async () => {
+  await serveExample(tool("bun"), [`${ROOT}examples/runtimes/elysia.ts`]);
+});
+
 Deno.test("examples/runtimes/node.ts serves sessions on Node", async () => {
   // Node runs JavaScript: build the example as users get it from JSR's npm
   // layer, with its npm imports left to node_modules. The bundle lives under
@@ -93,3 +99,24 @@ Deno.test("examples/runtimes/node.ts serves sessions on Node", async () => {
     await Deno.remove(out).catch(() => {});
   }
 });
+
+for (
+  const [example, command, args] of [
+    ["redis_bun.ts", () => tool("bun"), []],
+    ["redis_node_redis.ts", () => Deno.execPath(), DENO_RUN],
+    ["redis_ioredis.ts", () => Deno.execPath(), DENO_RUN],
+  ] as const
+) {
+  Deno.test(`examples/runtimes/${example} serves sessions from Redis`, async () => {
+    const redis = await startRedis();
+    try {
+      await serveExample(
+        command(),
+        [...args, `${ROOT}examples/runtimes/${example}`],
+        { REDIS_URL: redis.url },
+      );
+    } finally {
+      await redis.stop();
+    }
+  });
+}

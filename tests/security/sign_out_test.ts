@@ -12,7 +12,7 @@ import {
 } from "../../mod.ts";
 import { Browser, counting, sleep, STORES } from "../_helpers.ts";
 
-const IDLE = 300;
+const IDLE = 500;
 const ABSOLUTE = 20_000;
 
 /** /login?u=, /logout, /destroy, /regen, /flash?m=, /take, and / to read. */

@@ -14,9 +14,9 @@ import {
 } from "@tessera/session";
 import type { PageContext } from "../context.ts";
 import { deviceOf } from "../device.ts";
-import { readField } from "../form.ts";
+import { csrfField, readField } from "../form.ts";
 import { type Html, html } from "../html.ts";
-import { t } from "../i18n.ts";
+import { type Messages, messages, t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
 import { setNotice } from "../notice.ts";
 import { problem, seeOther } from "../responses.ts";
@@ -29,18 +29,15 @@ import { problem, seeOther } from "../responses.ts";
  */
 export async function devices(context: PageContext): Promise<Response> {
   const { session, store, language } = context;
+  const text = messages(language);
   const title = t(language, "devices");
   const user = session.userId;
   if (user === null) {
+    const login = html`<a href="/login">${t(language, "login")}</a>`;
     return renderPage(
       context,
       title,
-      html`
-        <p>
-          You are not logged in. <a href="/login">${t(language, "login")}</a>
-          to see the devices where you are signed in.
-        </p>
-      `,
+      html`<p>${text.devicesLoggedOut(login)}</p>`,
     );
   }
   // The demo gives withSession the default timeouts, so listSessions needs
@@ -48,11 +45,13 @@ export async function devices(context: PageContext): Promise<Response> {
   const sessions = await listSessions(store, user);
   const others = sessions.filter((s) => s.id !== session.id).length;
   const now = Date.now();
+  const csrf = csrfField(session);
   const signOutOthers = others === 0
-    ? html`<p class="empty">No other device is signed in as ${user}.</p>`
+    ? html`<p class="empty">${text.noOtherDevice(user)}</p>`
     : html`
       <form method="post" action="/devices/sign-out-others" id="sign-out-others">
-        <button type="submit">Sign out other devices</button>
+        ${csrf}
+        <button type="submit">${text.signOutOthers}</button>
       </form>
     `;
   return renderPage(
@@ -60,47 +59,42 @@ export async function devices(context: PageContext): Promise<Response> {
     title,
     html`
       <p class="lead">
-        <strong>${user}</strong> is signed in on ${count(
-          sessions.length,
-          "device",
-        )}. Each row is a session that <code>login()</code> recorded under
-        the user.
+        ${text.devicesLead(user, text.devicesCount(sessions.length))}
       </p>
       <table class="devices">
         <thead>
           <tr>
-            <th scope="col">Device</th>
-            <th scope="col">Signed in</th>
-            <th scope="col">Last seen</th>
-            <th scope="col"><span class="visually-hidden">Action</span></th>
+            <th scope="col">${text.device}</th>
+            <th scope="col">${text.signedIn}</th>
+            <th scope="col">${text.lastSeen}</th>
+            <th scope="col"><span class="visually-hidden">${text
+              .action}</span></th>
           </tr>
         </thead>
         <tbody>
-          ${sessions.map((s) => row(s, s.id === session.id, now))}
+          ${sessions.map((s) => row(s, s.id === session.id, now, text, csrf))}
         </tbody>
       </table>
       ${signOutOthers}
-      <p>
-        The list comes from <code>listSessions(store, user)</code>: login times,
-        last-seen times (kept to within five minutes) and what the app recorded
-        at login, here a summary of the user agent such as
-        <code>{ device: "Firefox on Linux" }</code>. It never holds a token. “Sign out” calls
-        <code>revokeSession(store, user, id)</code>; “Sign out other devices”
-        calls <code>revokeUserSessions(store, user, { except: session.id })</code>.
-        A request already in flight on a signed-out device cannot bring its
-        session back.
-      </p>
+      <p>${text.devicesExplained}</p>
     `,
   );
 }
 
-function row(entry: UserSession, current: boolean, now: number): Html {
+function row(
+  entry: UserSession,
+  current: boolean,
+  now: number,
+  text: Messages,
+  csrf: Html,
+): Html {
   const action = current
-    ? html`<span class="muted">Log out above</span>`
+    ? html`<span class="muted">${text.logOutAbove}</span>`
     : html`
       <form method="post" action="/devices/sign-out">
+        ${csrf}
         <input type="hidden" name="id" value="${entry.id}">
-        <button type="submit" class="quiet">Sign out</button>
+        <button type="submit" class="quiet">${text.signOut}</button>
       </form>
     `;
   return html`
@@ -108,10 +102,10 @@ function row(entry: UserSession, current: boolean, now: number): Html {
       <td>
         <span class="device">${deviceOf(entry.metadata)}</span>
         <span class="tag">${entry.https ? "HTTPS" : "HTTP"}</span>
-        ${current && html`<span class="badge">This device</span>`}
+        ${current && html`<span class="badge">${text.thisDevice}</span>`}
       </td>
-      <td>${when(entry.created, now)}</td>
-      <td>${when(entry.lastSeen, now)}</td>
+      <td>${when(entry.created, now, text)}</td>
+      <td>${when(entry.lastSeen, now, text)}</td>
       <td class="action">${action}</td>
     </tr>
   `;
@@ -125,6 +119,7 @@ function row(entry: UserSession, current: boolean, now: number): Html {
  */
 export async function signOutDevice(context: PageContext): Promise<Response> {
   const { session, store } = context;
+  const text = messages(context.language);
   const user = session.userId;
   if (user === null) return problem(403, "Log in to manage your devices");
   const id = await readField(context.request, "id");
@@ -139,8 +134,8 @@ export async function signOutDevice(context: PageContext): Promise<Response> {
   setNotice(
     session,
     ended
-      ? `${deviceOf(device?.metadata ?? null)} signed out`
-      : "That device was already signed out",
+      ? text.deviceSignedOut(deviceOf(device?.metadata ?? null))
+      : text.alreadySignedOut,
   );
   return seeOther("/devices");
 }
@@ -159,28 +154,22 @@ export async function signOutOtherDevices(
   const user = session.userId;
   if (user === null) return problem(403, "Log in to manage your devices");
   const ended = await revokeUserSessions(store, user, { except: session.id });
+  const text = messages(context.language);
   setNotice(
     session,
-    ended === 0
-      ? "No other device was signed in"
-      : `${count(ended, "other device")} signed out`,
+    ended === 0 ? text.noOtherSignedOut : text.othersSignedOut(ended),
   );
   return seeOther("/devices");
 }
 
-/** "1 device", "2 devices". */
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 /** A time as "just now" or "5 min ago", with the exact time on hover. */
-function when(time: number, now: number): Html {
+function when(time: number, now: number, text: Messages): Html {
   const iso = new Date(time).toISOString();
   const minutes = Math.floor((now - time) / 60_000);
-  const text = minutes < 1
-    ? "just now"
+  const ago = minutes < 1
+    ? text.justNow
     : minutes < 60
-    ? `${minutes} min ago`
-    : `${Math.floor(minutes / 60)} h ago`;
-  return html`<time datetime="${iso}" title="${iso}">${text}</time>`;
+    ? text.minutesAgo(minutes)
+    : text.hoursAgo(Math.floor(minutes / 60));
+  return html`<time datetime="${iso}" title="${iso}">${ago}</time>`;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { PageContext } from "../context.ts";
-import { readField } from "../form.ts";
+import { csrfField, readField } from "../form.ts";
 import { html } from "../html.ts";
 import { isLanguage, LANGUAGE_NAMES, LANGUAGES, t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
@@ -28,6 +28,7 @@ export function languageForm(context: PageContext): Response {
     t(context.language, "language"),
     html`
       <form method="post" action="/language" class="stack">
+        ${csrfField(context.session)}
         <fieldset>
           <legend>Pick the language of the menus</legend>
           ${options}

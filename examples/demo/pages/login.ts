@@ -6,9 +6,9 @@
  */
 import type { PageContext } from "../context.ts";
 import { deviceSummary, type LoginMetadata } from "../device.ts";
-import { readField } from "../form.ts";
+import { csrfField, readField } from "../form.ts";
 import { html } from "../html.ts";
-import { t } from "../i18n.ts";
+import { messages, t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
 import { setNotice } from "../notice.ts";
 import { radioButtons } from "../radio.ts";
@@ -41,6 +41,7 @@ export function loginForm(context: PageContext): Response {
     html`
       ${status}
       <form method="post" action="/login" class="stack">
+        ${csrfField(session)}
         <fieldset>
           <legend>Demo user (no password: this demo authenticates nobody)</legend>
           ${users}
@@ -81,7 +82,7 @@ export async function login(context: PageContext): Promise<Response> {
   // Recorded with the session, for the devices page to show.
   await context.session.login(user, metadata);
   // After login(): it started a new session, which must carry the message.
-  setNotice(context.session, `Welcome, ${user}`);
+  setNotice(context.session, messages(context.language).welcome(user));
   return seeOther("/");
 }
 
@@ -93,6 +94,6 @@ export async function login(context: PageContext): Promise<Response> {
  */
 export async function logout(context: PageContext): Promise<Response> {
   await context.session.logout();
-  setNotice(context.session, "You are signed out");
+  setNotice(context.session, messages(context.language).signedOut);
   return seeOther("/");
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { PageContext } from "../context.ts";
-import { readField } from "../form.ts";
+import { csrfField, readField } from "../form.ts";
 import { type Html, html } from "../html.ts";
 import { t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
@@ -28,12 +28,15 @@ export function shoppingList(context: PageContext): Response {
   const items = context.session.get("shopping") ?? [];
   const list = items.length === 0
     ? html`<p class="empty">The list is empty.</p>`
-    : html`<ul class="shopping">${items.map(row)}</ul>`;
+    : html`<ul class="shopping">${
+      items.map((item) => row(item, csrfField(context.session)))
+    }</ul>`;
   return renderPage(
     context,
     t(context.language, "shopping"),
     html`
       <form method="post" action="/shopping/add" class="inline">
+        ${csrfField(context.session)}
         <label for="item-name">Item</label>
         <input
           id="item-name"
@@ -51,18 +54,20 @@ export function shoppingList(context: PageContext): Response {
   );
 }
 
-function row(item: ShoppingItem): Html {
+function row(item: ShoppingItem, csrf: Html): Html {
   const tick = item.done ? "✓" : "";
   const title = item.done ? "Not bought yet" : "Bought";
   return html`
     <li class="${item.done ? "done" : ""}" data-item="${item.name}">
       <form method="post" action="/shopping/toggle">
+        ${csrf}
         <input type="hidden" name="id" value="${item.id}">
         <button type="submit" class="tick" aria-pressed="${item.done}"
           title="${title}">${tick}</button>
       </form>
       <span class="name">${item.name}</span>
       <form method="post" action="/shopping/remove">
+        ${csrf}
         <input type="hidden" name="id" value="${item.id}">
         <button type="submit" class="quiet">Remove</button>
       </form>

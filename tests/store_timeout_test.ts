@@ -1,0 +1,137 @@
+// storeTimeout: a store call that does not answer in time fails the request
+// closed (503 through onError) instead of hanging it.
+import assert from "node:assert/strict";
+import {
+  getSession,
+  memoryStore,
+  type SessionStore,
+  SessionStoreTimeoutError,
+  withSession,
+} from "../mod.ts";
+import { Browser, STORES } from "./_helpers.ts";
+import { REDIS_STORES } from "./_redis.ts";
+import { within } from "./reliability/_support.ts";
+
+/** A real store whose calls can be held until released, as a store that
+ * stops answering (a remote client retrying forever) holds them. */
+function stalling(inner: SessionStore) {
+  let held: (() => void)[] = [];
+  const state = { reads: false, commits: false };
+  const hold = <T>(call: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      held.push(() => call().then(resolve, reject));
+    });
+  const store: SessionStore = {
+    maxValueBytes: inner.maxValueBytes,
+    get: (key) => state.reads ? hold(() => inner.get(key)) : inner.get(key),
+    commit: (change) =>
+      state.commits ? hold(() => inner.commit(change)) : inner.commit(change),
+    list: (prefix) => inner.list(prefix),
+  };
+  return {
+    store,
+    state,
+    /** Lets every held call through (late, as a slow store answers). */
+    release() {
+      const calls = held;
+      held = [];
+      for (const call of calls) call();
+    },
+  };
+}
+
+for (const fixture of [...STORES, ...REDIS_STORES]) {
+  Deno.test(`storeTimeout: a store that stops answering fails the request closed with 503 (${fixture.name})`, async (t) => {
+    const { store: inner, close } = await fixture.open();
+    const stalled = stalling(inner);
+    const errors: unknown[] = [];
+    let handled = 0;
+    const app = withSession((req) => {
+      handled++;
+      const session = getSession<{ n: number }>(req);
+      const url = new URL(req.url);
+      if (url.pathname === "/inc") session.update("n", (n = 0) => n + 1);
+      return new Response(String(session.get("n")));
+    }, {
+      store: stalled.store,
+      storeTimeout: 300,
+      onError(error) {
+        errors.push(error);
+        return new Response("unavailable", { status: 503 });
+      },
+    });
+    const browser = new Browser(app);
+    try {
+      assert.equal(await browser.text("http://localhost/inc"), "1");
+
+      await t.step("a read that stalls", async () => {
+        stalled.state.reads = true;
+        handled = 0;
+        const response = await within(
+          10_000,
+          "the stalled read",
+          browser.fetch("http://localhost/"),
+        );
+        assert.equal(response.status, 503);
+        await response.body?.cancel();
+        assert.equal(handled, 0, "the handler never ran without its session");
+        assert.ok(errors.pop() instanceof SessionStoreTimeoutError);
+        stalled.state.reads = false;
+        stalled.release();
+      });
+
+      await t.step("a commit that stalls", async () => {
+        stalled.state.commits = true;
+        const response = await within(
+          10_000,
+          "the stalled commit",
+          browser.fetch("http://localhost/inc"),
+        );
+        assert.equal(response.status, 503, 'never a false "saved"');
+        await response.body?.cancel();
+        const error = errors.pop();
+        assert.ok(error instanceof SessionStoreTimeoutError);
+        assert.equal(error.timeout, 300);
+        stalled.state.commits = false;
+        stalled.release(); // the late commit may land: the client was told "not saved"
+      });
+
+      await t.step("service resumes once the store answers", async () => {
+        const n = Number(await browser.text("http://localhost/"));
+        assert.ok(
+          n === 1 || n === 2,
+          `the count is 1 or 2 (the late commit), got ${n}`,
+        );
+        assert.equal(await browser.text("http://localhost/inc"), String(n + 1));
+      });
+    } finally {
+      stalled.state.reads = stalled.state.commits = false;
+      stalled.release();
+      await close();
+    }
+  });
+}
+
+Deno.test("storeTimeout: out-of-range values are refused naming the option", async (t) => {
+  for (
+    const [value, type] of [
+      [0, RangeError],
+      [-1, RangeError],
+      [600_001, RangeError],
+      [NaN, TypeError],
+      ["5s", TypeError],
+    ] as const
+  ) {
+    await t.step(String(value), () => {
+      assert.throws(
+        () =>
+          withSession(() => new Response(), {
+            store: memoryStore(),
+            storeTimeout: value as number,
+          }),
+        (error: Error) =>
+          error instanceof type && /storeTimeout/.test(error.message),
+      );
+    });
+  }
+});
