@@ -83,6 +83,9 @@ export interface OpenPostgresStore {
   readonly store: PostgresStore;
   /** The client the store uses, for the tests' own SQL. */
   readonly client: PostgresClient;
+  /** The store's options: `postgresStore(client, options)` makes another
+   * store object on the same table, as another process would. */
+  readonly options: PostgresStoreOptions;
   close(): Promise<void>;
 }
 
@@ -139,14 +142,16 @@ export function postgresFixture(
             [],
           );
         }
-        const store = postgresStore(client, {
+        const tableOptions = {
           table: `t${++tables} "it's" \\ ${kind.name}`,
           ...storeOptions,
-        });
+        };
+        const store = postgresStore(client, tableOptions);
         await store.migrate();
         return {
           store,
           client,
+          options: tableOptions,
           async close() {
             try {
               await client.query(`DROP TABLE IF EXISTS ${store.table}`, []);

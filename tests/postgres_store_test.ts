@@ -111,56 +111,105 @@ async function race(
 
 for (const kind of KINDS) {
   Deno.test(`postgresStore(${kind.name}): of 40 commits racing on one versionstamp through a pool, exactly one succeeds`, async (t) => {
-    await withPostgres(kind, { max: 20 }, async ({ store }) => {
-      for (
-        const [name, extra, lined] of [
-          ["a plain save (one check, one set)", false, false],
-          ["a commit that also writes a second key", true, false],
-          ["plain saves lined up behind a writer's lock", false, true],
-          ["two-key commits lined up behind a writer's lock", true, true],
-        ] as const
-      ) {
-        await t.step(name, async () => {
-          const key = ["session", name];
-          const base = await store.commit({
-            checks: [],
-            sets: [{ key, value: bytes("base") }],
-            deletes: [],
+    await withPostgres(
+      kind,
+      { max: 20 },
+      async ({ store, client, options }) => {
+        // A store object each, as 40 processes would have: no commit is
+        // answered from another's knowledge, all of them reach the database.
+        const stores = Array.from(
+          { length: 40 },
+          () => postgresStore(client, options),
+        );
+        for (
+          const [name, extra, lined] of [
+            ["a plain save (one check, one set)", false, false],
+            ["a commit that also writes a second key", true, false],
+            ["plain saves lined up behind a writer's lock", false, true],
+            ["two-key commits lined up behind a writer's lock", true, true],
+          ] as const
+        ) {
+          await t.step(name, async () => {
+            const key = ["session", name];
+            const base = await store.commit({
+              checks: [],
+              sets: [{ key, value: bytes("base") }],
+              deletes: [],
+            });
+            // Lined up: a transaction holds the row (rewritten, same version)
+            // until every pooled connection's commit waits for it, so all of
+            // them read the row before any of them can write it.
+            const results = await race(
+              40,
+              (i) =>
+                stores[i]!.commit({
+                  checks: [{ key, versionstamp: base }],
+                  sets: [
+                    { key, value: bytes(`w${i}`) },
+                    ...extra
+                      ? [{ key: ["side", name, `${i}`], value: bytes(`${i}`) }]
+                      : [],
+                  ],
+                  deletes: [],
+                }),
+              lined
+                ? [
+                  `UPDATE ${store.table} SET value = value WHERE version = $1::bigint`,
+                  [base],
+                ]
+                : undefined,
+            );
+            const winners = results.flatMap((r, i) => r === null ? [] : [i]);
+            assert.equal(winners.length, 1, `winners: ${winners}`);
+            const entry = await store.get(key);
+            assert.equal(text(entry!.value), `w${winners[0]}`);
+            assert.equal(entry!.versionstamp, results[winners[0]!]);
+            if (extra) {
+              const sides = await collect(store.list(["side", name]));
+              assert.deepEqual(sides.map((e) => e.key[2]), [`${winners[0]}`]);
+            }
           });
-          // Lined up: a transaction holds the row (rewritten, same version)
-          // until every pooled connection's commit waits for it, so all of
-          // them read the row before any of them can write it.
-          const results = await race(
-            40,
-            (i) =>
-              store.commit({
-                checks: [{ key, versionstamp: base }],
-                sets: [
-                  { key, value: bytes(`w${i}`) },
-                  ...extra
-                    ? [{ key: ["side", name, `${i}`], value: bytes(`${i}`) }]
-                    : [],
-                ],
-                deletes: [],
-              }),
-            lined
-              ? [
-                `UPDATE ${store.table} SET value = value WHERE version = $1::bigint`,
-                [base],
-              ]
-              : undefined,
-          );
-          const winners = results.flatMap((r, i) => r === null ? [] : [i]);
-          assert.equal(winners.length, 1, `winners: ${winners}`);
-          const entry = await store.get(key);
-          assert.equal(text(entry!.value), `w${winners[0]}`);
-          assert.equal(entry!.versionstamp, results[winners[0]!]);
-          if (extra) {
-            const sides = await collect(store.list(["side", name]));
-            assert.deepEqual(sides.map((e) => e.key[2]), [`${winners[0]}`]);
-          }
-        });
-      }
+        }
+      },
+    );
+  });
+
+  Deno.test(`postgresStore(${kind.name}): saves of one session racing in one process go to the database one at a time, the stale ones not at all`, async () => {
+    let updates = 0;
+    const wrap = (inner: PostgresClient): PostgresClient => ({
+      query(sql, params) {
+        if (sql.startsWith("UPDATE")) updates++;
+        return inner.query(sql, params);
+      },
+    });
+    await withPostgres(kind, { max: 20, wrap }, async ({ store }) => {
+      const key = ["session", "hot"];
+      const base = await store.commit({
+        checks: [],
+        sets: [{ key, value: bytes("base") }],
+        deletes: [],
+      });
+      updates = 0;
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.commit({
+            checks: [{ key, versionstamp: base }],
+            sets: [{ key, value: bytes(`w${i}`) }],
+            deletes: [],
+          })),
+      );
+      assert.equal(results.filter((r) => r !== null).length, 1);
+      assert.equal(updates, 1, "39 saves over a version known to be past");
+      const entry = await store.get(key);
+      assert.equal(
+        await store.commit({
+          checks: [{ key, versionstamp: entry!.versionstamp }],
+          sets: [{ key, value: bytes("next") }],
+          deletes: [],
+        }) === null,
+        false,
+        "a save over the current version goes through",
+      );
     });
   });
 

@@ -18,6 +18,7 @@ import {
   toHex,
 } from "./_byte_key.ts";
 import { retrying } from "./_retry.ts";
+import { SaveGate } from "./_save_gate.ts";
 
 /**
  * What {@link postgresStore} needs of a PostgreSQL client: one method that
@@ -216,6 +217,7 @@ export function postgresStore(
   const run = (text: string, params: (string | number | null)[]) =>
     retrying(attempts, isRetryable, () => client.query(text, params));
   let commitsSinceSweep = 0;
+  const saves = new SaveGate(1024);
 
   async function sweep(): Promise<number> {
     const rows = await run(sql.sweep, [sweepBatch]);
@@ -260,16 +262,23 @@ export function postgresStore(
     async commit(change: StoreCommit): Promise<string | null> {
       const statement = commitStatement(sql, change, maxValueBytes);
       if (statement === null) return null;
-      const rows = await run(statement[0], statement[1]);
-      const row = rows[0];
-      if (row === undefined) return null;
+      const [text, params] = statement;
+      const send = async () => {
+        const [row] = await run(text, params);
+        return row === undefined ? null : String(row.version);
+      };
+      // A plain save: through the gate, keyed by the key, over its version.
+      const version = text === sql.save
+        ? await saves.run(String(params[0]), String(params[3]), send)
+        : await send();
+      if (version === null) return null;
       if (sweepEvery > 0 && ++commitsSinceSweep >= sweepEvery) {
         commitsSinceSweep = 0;
         // Housekeeping only: the commit has happened, so a failed sweep must
         // not report it as failed. The next sweep tries again.
         await sweep().catch(() => {});
       }
-      return String(row.version);
+      return version;
     },
     async *list(prefix: StoreKey): AsyncIterable<StoreEntry> {
       const from = keyHex(prefix);
