@@ -9,7 +9,7 @@ import { decodeRecord, isExpired } from "./_record.ts";
 import { SessionStoreError } from "./errors.ts";
 import { checkUserId } from "./_user_id.ts";
 import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
-import { sessionKey, userSessionKey } from "./session.ts";
+import { sessionKey, userSessionKey } from "./_store_access.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
 
 /** One live session of a user, as {@link listSessions} reports it. */

@@ -11,7 +11,8 @@ import {
 } from "./options.ts";
 import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
 import { SessionStoreError } from "./errors.ts";
-import { RequestSession, type Session } from "./session.ts";
+import { RequestSession } from "./_request_session.ts";
+import type { Session } from "./session.ts";
 
 const sessions = new WeakMap<Request, RequestSession>();
 const current = new AsyncLocalStorage<RequestSession>();

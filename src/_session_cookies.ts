@@ -1,0 +1,47 @@
+// The Set-Cookie values a response needs for its session: a new or
+// refreshed token, a cleared cookie when the session ended, and the
+// plain-HTTP cookie erased over HTTPS.
+import { clearCookie, type CookieAttributes, setCookie } from "./_cookie.ts";
+import type { StoredSession } from "./_stored_session.ts";
+import type { ResolvedOptions } from "./options.ts";
+
+/** The `Set-Cookie` values for `session` after its save. */
+export function sessionCookies(
+  session: StoredSession,
+  options: ResolvedOptions,
+  https: boolean,
+  cookieName: string,
+): string[] {
+  const out: string[] = [];
+  const attributes: CookieAttributes = {
+    secure: https,
+    sameSite: options.sameSite,
+  };
+  const token = session.token;
+  if (
+    token !== null &&
+    (token !== session.presented ||
+      (session.wrote && options.cookieMaxAge !== undefined))
+  ) {
+    const age = options.cookieMaxAge;
+    out.push(
+      setCookie(
+        cookieName,
+        token,
+        attributes,
+        age === undefined ? undefined : Math.floor(age / 1000),
+      ),
+    );
+  } else if (token === null && session.cleared && session.presented !== null) {
+    out.push(clearCookie(cookieName, attributes));
+  }
+  if (session.erasedHttp) {
+    out.push(
+      clearCookie(options.httpCookie, {
+        secure: false,
+        sameSite: options.sameSite,
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,232 @@
+// One request's access to its SessionStore: the keys, the timeouts and
+// error wrapping of every read and commit, the encoding limit, and the
+// deadlines a record and its index entry are written with.
+import {
+  decodeRecord,
+  encodeRecord,
+  isExpired,
+  type SessionRecord,
+  type SessionState,
+} from "./_record.ts";
+import { withTimeout } from "./_timeout.ts";
+import {
+  SessionStoreError,
+  SessionStoreTimeoutError,
+  SessionTooLargeError,
+} from "./errors.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type {
+  SessionStore,
+  StoreCheck,
+  StoreCommit,
+  StoreEntry,
+  StoreKey,
+  StoreSet,
+} from "./store.ts";
+
+/** The store key of a session id. */
+export function sessionKey(id: string): StoreKey {
+  return ["session", id];
+}
+
+/** The store key of a user's index entry for one of their sessions. */
+export function userSessionKey(user: string, id: string): StoreKey {
+  return ["user", user, id];
+}
+
+/** What an index entry holds: nothing but a marker; the session is the truth. */
+export const INDEX_VALUE: Uint8Array = new TextEncoder().encode('{"v":1}');
+
+/** A live record read from the store, with its versionstamp. */
+export interface SessionFound {
+  readonly record: SessionRecord;
+  readonly versionstamp: string;
+}
+
+/** A read after a failed commit: `undefined` when it fails too (the commit's
+ * error is the one to report). */
+export async function quietly<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Full jitter, capped: spreads retries of racing requests apart. */
+export function backoff(attempt: number): Promise<void> {
+  const cap = Math.min(100, 2 ** Math.min(attempt, 10));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+}
+
+/** The store as one request on one channel uses it. */
+export class StoreAccess {
+  readonly #options: ResolvedOptions;
+  readonly #https: boolean;
+  #store: SessionStore | undefined;
+
+  constructor(options: ResolvedOptions, https: boolean) {
+    this.#options = options;
+    this.#https = https;
+  }
+
+  /** The configured store, opened on first use. */
+  store(): SessionStore | Promise<SessionStore> {
+    if (this.#store !== undefined) return this.#store;
+    const store = this.#options.store();
+    if (store instanceof Promise) return store.then((s) => this.#store = s);
+    return this.#store = store;
+  }
+
+  /** Whether a stored record is a live session of this request's channel. */
+  usable(record: SessionRecord): boolean {
+    return record.https === this.#https &&
+      !isExpired(
+        record,
+        Date.now(),
+        this.#options.idleTimeout,
+        this.#options.absoluteTimeout,
+      );
+  }
+
+  async get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
+    try {
+      return await withTimeout(
+        store.get(key),
+        this.#options.storeTimeout,
+        "read",
+      );
+    } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
+      throw new SessionStoreError("Could not read the session", {
+        cause: error,
+      });
+    }
+  }
+
+  /** The live session under `key`, or `null`. */
+  async read(
+    store: SessionStore,
+    key: StoreKey,
+  ): Promise<SessionFound | null> {
+    const entry = await this.get(store, key);
+    if (entry === null) return null;
+    const record = decodeRecord(entry.value);
+    return record !== null && this.usable(record)
+      ? { record, versionstamp: entry.versionstamp }
+      : null;
+  }
+
+  /**
+   * Commits a change that writes `key` as write `writeId`. When the store
+   * reports a conflict or throws, the change may still have been applied
+   * (a lost reply): then the record found under `key` is returned. `null`
+   * is a real conflict; a real failure throws.
+   */
+  async commitOrFind(
+    store: SessionStore,
+    change: StoreCommit,
+    key: StoreKey,
+    writeId: string,
+  ): Promise<string | SessionFound | null> {
+    const mine = async (): Promise<SessionFound | null> => {
+      const fresh = await quietly(this.read(store, key));
+      return fresh && fresh.record.writes.includes(writeId) ? fresh : null;
+    };
+    let result: string | null;
+    try {
+      result = await this.commit(
+        store,
+        [...change.checks],
+        [...change.sets],
+        [...change.deletes],
+      );
+    } catch (error) {
+      const found = await mine();
+      if (found === null) throw error;
+      return found;
+    }
+    return result ?? await mine();
+  }
+
+  async commit(
+    store: SessionStore,
+    checks: StoreCheck[],
+    sets: StoreSet[],
+    deletes: StoreKey[],
+  ): Promise<string | null> {
+    try {
+      return await withTimeout(
+        store.commit({ checks, sets, deletes }),
+        this.#options.storeTimeout,
+        "commit",
+      );
+    } catch (error) {
+      if (error instanceof SessionStoreTimeoutError) throw error;
+      throw new SessionStoreError("Could not save the session", {
+        cause: error,
+      });
+    }
+  }
+
+  encode(store: SessionStore, state: SessionState): Uint8Array {
+    const bytes = encodeRecord(state, this.#https);
+    if (bytes.byteLength > store.maxValueBytes) {
+      throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
+    }
+    return bytes;
+  }
+
+  /** The index entry of a signed-in session, living until its hard end. */
+  indexSet(user: string, id: string, created: number, now: number): StoreSet {
+    return {
+      key: userSessionKey(user, id),
+      value: INDEX_VALUE,
+      expireIn: this.hardEnd(created, now),
+    };
+  }
+
+  /**
+   * The writes of a save or touch: the record, and for a signed-in session
+   * its index entry again, so the entry lives as long as the session can
+   * under the timeouts in force now (they may have grown since the login).
+   * Guarded by the record's check, so a revoked session is not re-indexed.
+   */
+  saveSets(
+    key: StoreKey,
+    value: Uint8Array,
+    state: SessionState,
+    now: number,
+  ): StoreSet[] {
+    const sets: StoreSet[] = [{
+      key,
+      value,
+      expireIn: this.expireIn(state.created, now),
+    }];
+    if (state.user !== null) {
+      sets.push(this.indexSet(state.user, key[1]!, state.created, now));
+    }
+    return sets;
+  }
+
+  /**
+   * Garbage collection of a user's index entry: the session's hard end, not
+   * its idle deadline. Saves and touches keep a busy session alive without
+   * rewriting the entry, and the index may list more sessions than are live
+   * (stale entries are removed when found), never fewer.
+   */
+  hardEnd(created: number, now: number): number {
+    return Math.max(1, created + this.#options.absoluteTimeout - now);
+  }
+
+  /** How long a record written at `now` lives in the store. */
+  expireIn(created: number, now: number): number {
+    return Math.max(
+      1,
+      Math.min(
+        this.#options.idleTimeout,
+        created + this.#options.absoluteTimeout - now,
+      ),
+    );
+  }
+}

@@ -1,0 +1,311 @@
+// The stored side of one request's session: which record it was loaded
+// from, and how its changes reach the store — creation, the compare-and-swap
+// save retried with replay, the touch, destroy, and the clean-up of dead or
+// downgraded records. Each commit carries a write id, so a commit the store
+// applied but whose reply was lost is recognised instead of replayed.
+import { decodeRecord, newWriteId, withWrite } from "./_record.ts";
+import {
+  quietly,
+  type SessionFound,
+  sessionKey,
+  StoreAccess,
+  userSessionKey,
+} from "./_store_access.ts";
+import { newToken, tokenId } from "./_token.ts";
+import { saveChanges } from "./_save.ts";
+import { SessionValues } from "./_values.ts";
+import type { SessionState } from "./_record.ts";
+import { SessionConflictError } from "./errors.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+
+/** One request's session as stored: its token, record and pending values. */
+export class StoredSession {
+  /** The values and the operations on them. */
+  readonly values: SessionValues = new SessionValues();
+  /** The store, as this request uses it. */
+  readonly io: StoreAccess;
+  readonly #options: ResolvedOptions;
+  readonly #https: boolean;
+  /** Token the browser presented and that loaded a session, if any. */
+  #presented: string | null = null;
+  #token: string | null = null;
+  #id: string | null = null;
+  #versionstamp: string | null = null;
+  #wrote = false;
+  #cleared = false;
+  /** The session ended with no new one in its place (destroy, full logout). */
+  #ended = false;
+  /** An expired or unreadable record found under the presented token. */
+  #stale: StoreCheck | undefined;
+  /** Plain-HTTP token presented over HTTPS, to be erased. */
+  #downgraded: string | undefined;
+  #erasedHttp = false;
+  /** A CSRF token handed out without a session, not a reason to create one. */
+  csrfUnstored = false;
+
+  constructor(options: ResolvedOptions, https: boolean) {
+    this.#options = options;
+    this.#https = https;
+    this.io = new StoreAccess(options, https);
+  }
+
+  get presented(): string | null {
+    return this.#presented;
+  }
+  get token(): string | null {
+    return this.#token;
+  }
+  get id(): string | null {
+    return this.#id;
+  }
+  get versionstamp(): string | null {
+    return this.#versionstamp;
+  }
+  /** Whether this request stored the record (a save or a touch). */
+  get wrote(): boolean {
+    return this.#wrote;
+  }
+  /** Whether the session this request had is gone, its cookie to clear. */
+  get cleared(): boolean {
+    return this.#cleared;
+  }
+  get ended(): boolean {
+    return this.#ended;
+  }
+  /** Whether a plain-HTTP session was erased, its cookie to clear. */
+  get erasedHttp(): boolean {
+    return this.#erasedHttp;
+  }
+
+  /** Remembers a plain-HTTP token seen over HTTPS, to erase its record. */
+  downgraded(token: string): void {
+    this.#downgraded = token;
+  }
+
+  /** Loads the session under `token`, if it is live on this channel. */
+  async load(token: string): Promise<void> {
+    const store = await this.io.store();
+    const id = tokenId(token);
+    const key = sessionKey(id);
+    const entry = await this.io.get(store, key);
+    if (entry === null) return;
+    const record = decodeRecord(entry.value);
+    if (record === null || !this.io.usable(record)) {
+      // A record on the other channel is not ours to remove; anything else
+      // under this token is dead.
+      if (record === null || record.https === this.#https) {
+        this.#stale = { key, versionstamp: entry.versionstamp };
+      }
+      return;
+    }
+    this.#presented = token;
+    this.#token = token;
+    this.#id = id;
+    this.#versionstamp = entry.versionstamp;
+    this.values.state = record;
+  }
+
+  /**
+   * Saves what the handler changed, or refreshes the last-seen time.
+   * Returns `undefined` when there is nothing to store.
+   */
+  save(): Promise<void> | undefined {
+    const inPlace = this.values.changedInPlace();
+    const write = this.values.pending || inPlace.length > 0 ||
+      this.values.forced;
+    const touch = !write && this.#id !== null &&
+      Date.now() - this.values.state.seen >= this.#options.touchInterval;
+    if (
+      !write && !touch && this.#stale === undefined &&
+      this.#downgraded === undefined
+    ) {
+      return undefined; // the common read-only request: no promise at all
+    }
+    return this.#save(write, touch, inPlace);
+  }
+
+  async #save(
+    write: boolean,
+    touch: boolean,
+    inPlace: readonly string[],
+  ): Promise<void> {
+    if (write) await saveChanges(this, this.#options, inPlace);
+    else if (touch) await this.#touch();
+    if (this.#stale !== undefined) await this.#removeStale();
+    if (this.#downgraded !== undefined) {
+      await this.#eraseDowngraded(this.#downgraded);
+    }
+  }
+
+  /** Deletes the session; a delete the store did not confirm throws. */
+  async destroy(): Promise<void> {
+    const store = await this.io.store();
+    if (this.#id !== null) {
+      const deletes = [sessionKey(this.#id)];
+      const user = this.values.state.user;
+      if (user !== null) deletes.push(userSessionKey(user, this.#id));
+      // A delete the store did not confirm throws before anything is
+      // forgotten: the cookie stays, so the response cannot claim a
+      // sign-out that did not happen, and the app can say so or retry.
+      // Unless it was applied and its reply lost: then the session is gone,
+      // as asked.
+      const key = deletes[0]!;
+      await this.io.commit(store, [], [], deletes).catch(async (error) => {
+        if (await quietly(this.io.get(store, key)) !== null) throw error;
+      });
+    }
+    this.end();
+  }
+
+  /** Stores a session that does not exist yet under a new token. */
+  async create(store: SessionStore): Promise<void> {
+    const writeId = newWriteId();
+    for (let attempt = 1;; attempt++) {
+      const token = newToken();
+      const id = tokenId(token);
+      const key = sessionKey(id);
+      const now = Date.now();
+      const state = withWrite(
+        { ...this.values.state, created: now, seen: now, writes: [] },
+        writeId,
+      );
+      const checks: StoreCheck[] = [{ key, versionstamp: null }];
+      const deletes: StoreKey[] = [];
+      const sets: StoreSet[] = [{
+        key,
+        value: this.io.encode(store, state),
+        expireIn: this.io.expireIn(now, now),
+      }];
+      if (state.user !== null) {
+        sets.push(this.io.indexSet(state.user, id, now, now));
+      }
+      this.dropStale(checks, deletes);
+      const result = await this.io.commitOrFind(
+        store,
+        { checks, sets, deletes },
+        key,
+        writeId,
+      );
+      if (result !== null) {
+        this.settle(token, result, state, writeId);
+        return;
+      }
+      // Only a stale record changing under us can fail this: forget it.
+      this.#stale = undefined;
+      if (attempt >= this.#options.maxAttempts) {
+        throw new SessionConflictError(attempt);
+      }
+    }
+  }
+
+  /** Takes the session stored under a new `token` as this request's. */
+  settle(
+    token: string,
+    result: string | SessionFound,
+    state: SessionState,
+    writeId: string,
+  ): void {
+    this.#stale = undefined;
+    this.#token = token;
+    this.#id = tokenId(token);
+    if (typeof result === "string") this.stored(result, state);
+    else this.adopt(result, writeId);
+  }
+
+  /** Takes `state`, stored as `versionstamp`, as the saved session. */
+  stored(versionstamp: string, state: SessionState): void {
+    this.#versionstamp = versionstamp;
+    this.values.state = state;
+    this.#done();
+  }
+
+  /** Takes `fresh` as the stored session when it shows this request's write. */
+  adopt(fresh: SessionFound | null | undefined, writeId: string): boolean {
+    if (!fresh || !fresh.record.writes.includes(writeId)) return false;
+    this.stored(fresh.versionstamp, fresh.record);
+    return true;
+  }
+
+  #done(): void {
+    this.values.done();
+    this.#wrote = true;
+  }
+
+  /** No session any more. */
+  reset(): void {
+    this.#token = null;
+    this.#id = null;
+    this.#versionstamp = null;
+    this.values.reset();
+  }
+
+  /** The session is gone (emptied or ended): its cookie goes. */
+  emptied(): void {
+    this.reset();
+    this.#cleared = true;
+  }
+
+  /** The session ended with none in its place: its cookie goes. */
+  end(): void {
+    this.emptied();
+    this.#ended = true;
+  }
+
+  async #touch(): Promise<void> {
+    const store = await this.io.store();
+    const key = sessionKey(this.#id!);
+    const now = Date.now();
+    const state = this.values.state;
+    const value = this.io.encode(store, { ...state, seen: now });
+    const result = await this.io.commit(
+      store,
+      [{ key, versionstamp: this.#versionstamp }],
+      this.io.saveSets(key, value, state, now),
+      [],
+    );
+    // A conflict means another request wrote, which refreshed the time too.
+    if (result !== null) {
+      this.#versionstamp = result;
+      state.seen = now;
+      this.#wrote = true;
+    }
+  }
+
+  /** Forgets the dead record found at load (a rotation replaced it). */
+  forgetStale(): void {
+    this.#stale = undefined;
+  }
+
+  /** Adds the removal of a dead record found at load to a commit that
+   * creates a session, checked so a concurrent change is not lost. */
+  dropStale(checks: StoreCheck[], deletes: StoreKey[]): void {
+    if (this.#stale === undefined) return;
+    checks.push(this.#stale);
+    deletes.push(this.#stale.key);
+  }
+
+  async #removeStale(): Promise<void> {
+    const stale = this.#stale!;
+    this.#stale = undefined;
+    const store = await this.io.store();
+    await this.io.commit(store, [stale], [], [stale.key]);
+  }
+
+  /** Over HTTPS, a session created over plain HTTP is erased (DESIGN: 5). */
+  async #eraseDowngraded(token: string): Promise<void> {
+    const store = await this.io.store();
+    const key = sessionKey(tokenId(token));
+    const entry = await this.io.get(store, key);
+    // Only a plain-HTTP record is erased: the cookie is the client's to
+    // forge, and naming an HTTPS session must not harm it.
+    if (entry === null || decodeRecord(entry.value)?.https !== false) return;
+    await this.io.commit(
+      store,
+      [{ key, versionstamp: entry.versionstamp }],
+      [],
+      [key],
+    );
+    this.#erasedHttp = true;
+  }
+}
