@@ -206,3 +206,20 @@ function ensureDatabase(
   }
   return url;
 }
+
+/**
+ * A migrated table `name` on this file's server, as a `postgres://` URL with
+ * `?table=` for tests/reliability/_server.ts.
+ */
+export async function postgresTableUrl(name: string): Promise<string> {
+  const server = await sharedPostgres();
+  const { client, end } = PG.connect(server.url, 1);
+  try {
+    await postgresStore(client, { table: name }).migrate();
+  } finally {
+    await end();
+  }
+  const url = new URL(server.url);
+  url.searchParams.set("table", name);
+  return url.href;
+}
