@@ -6,6 +6,7 @@ import { findCookie } from "./_cookie.ts";
 import { assertJson } from "./_json.ts";
 import { rotate, type Rotation } from "./_rotate.ts";
 import { sessionCookies } from "./_session_cookies.ts";
+import { limitSessions } from "./_session_limit.ts";
 import { StoredSession } from "./_stored_session.ts";
 import { isWellFormedToken, newToken } from "./_token.ts";
 import { checkUserId } from "./_user_id.ts";
@@ -192,6 +193,15 @@ export class RequestSession implements Session<Record<string, unknown>> {
       life,
       auth: Date.now(),
     });
+    const max = this.#options.maxSessionsPerUser;
+    if (max !== undefined) {
+      await limitSessions(
+        this.#stored.io,
+        await this.#stored.io.store(),
+        userId,
+        max,
+      );
+    }
   }
 
   #lifeOf(options: LoginOptions | undefined): number | null {

@@ -90,13 +90,17 @@ export class StoreAccess {
 
   /** Whether a stored record is a live session of this request's channel. */
   usable(record: SessionRecord): boolean {
-    return record.https === this.#https &&
-      !isExpired(
-        record,
-        Date.now(),
-        this.#options.idleTimeout,
-        this.#options.absoluteTimeout,
-      );
+    return record.https === this.#https && this.alive(record);
+  }
+
+  /** Whether a stored record is a live session, of either channel. */
+  alive(record: SessionRecord): boolean {
+    return !isExpired(
+      record,
+      Date.now(),
+      this.#options.idleTimeout,
+      this.#options.absoluteTimeout,
+    );
   }
 
   async get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {

@@ -108,6 +108,16 @@ export interface SessionOptions {
    */
   rememberFor?: number;
   /**
+   * How many sessions one user may have at once. A login beyond it ends
+   * the user's oldest sessions (by login time), found through the per-user
+   * index, never by scanning the store. Racing logins agree on the order,
+   * so the newest `maxSessionsPerUser` remain. Absent: no limit. An integer
+   * from 1 to 10,000.
+   *
+   * @default {undefined}
+   */
+  maxSessionsPerUser?: number;
+  /**
    * How long the store keeps a session past its end (idle or absolute
    * timeout), dead but recognisable, so that a request presenting its
    * cookie gets `session.rejected === "expired"` rather than `"unknown"`.
@@ -235,6 +245,7 @@ export interface ResolvedOptions {
   readonly renewGrace: number;
   readonly expiredNotice: number;
   readonly rememberFor: number;
+  readonly maxSessionsPerUser: number | undefined;
   /** The shortest duration accepted (1 ms with allowShortTimeouts). */
   readonly shortest: number;
   readonly sameSite: SameSite;
@@ -387,6 +398,18 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     30 * DAY,
     shortest,
   );
+  const maxSessionsPerUser = options.maxSessionsPerUser;
+  if (
+    maxSessionsPerUser !== undefined &&
+    (!Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1 ||
+      maxSessionsPerUser > 10_000)
+  ) {
+    throw new RangeError(
+      `maxSessionsPerUser must be an integer from 1 to 10000, got ${
+        String(maxSessionsPerUser)
+      }`,
+    );
+  }
   const sameSite = options.sameSite ?? "Lax";
   if (sameSite !== "Strict" && sameSite !== "Lax" && sameSite !== "None") {
     throw new TypeError(
@@ -440,6 +463,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     renewGrace,
     expiredNotice,
     rememberFor,
+    maxSessionsPerUser,
     shortest,
     sameSite,
     httpsOnly,

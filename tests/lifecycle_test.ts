@@ -1,5 +1,6 @@
 // Session lifecycle: token renewal with a grace window for parallel
-// requests, and why a presented cookie gave no session.
+// requests, why a presented cookie gave no session, remember me, freshness
+// of the login, and the limit of sessions per user.
 import assert from "node:assert/strict";
 import {
   getSession,
@@ -11,10 +12,12 @@ import {
 import {
   Browser,
   parseSetCookie,
+  sha256,
   type StoreFixture,
   STORES,
 } from "./_helpers.ts";
 import { openNodeRedis } from "./_redis.ts";
+import { barrier } from "./conformance/_util.ts";
 
 /** The Deno stores, and redisStore on a real redis-server. */
 const ALL: StoreFixture[] = [...STORES, {
@@ -466,6 +469,93 @@ for (const fixture of STORES) {
       );
     } finally {
       close();
+    }
+  });
+}
+
+for (const fixture of ALL) {
+  Deno.test(`maxSessionsPerUser: a login beyond it ends the user's oldest sessions (${fixture.name})`, async (t) => {
+    const { store, close } = await fixture.open();
+    try {
+      const app = withSession(async (req) => {
+        const session = getSession(req);
+        const user = new URL(req.url).searchParams.get("login");
+        if (user !== null) await session.login(user);
+        return new Response(session.userId ?? "nobody");
+      }, { store, maxSessionsPerUser: 3 });
+      await t.step(
+        "3 of 5 logins, one after another: the 3 newest remain",
+        async () => {
+          const browsers = Array.from({ length: 5 }, () => new Browser(app));
+          const ids: string[] = [];
+          for (const browser of browsers) {
+            await browser.fetch("http://localhost/?login=ada");
+            ids.push(await sha256(browser.get("session")!));
+            await sleep(5); // distinct creation times
+          }
+          const listed = (await listSessions(store, "ada")).map((s) => s.id);
+          assert.deepEqual(listed, ids.slice(2).reverse());
+          const who = await Promise.all(
+            browsers.map((b) => b.text("http://localhost/")),
+          );
+          assert.deepEqual(who, ["nobody", "nobody", "ada", "ada", "ada"]);
+        },
+      );
+      await t.step(
+        "6 parallel logins: 3 sessions afterwards, each signed in",
+        async () => {
+          const browsers = Array.from({ length: 6 }, () => new Browser(app));
+          const responses = await Promise.all(
+            browsers.map((b) => b.fetch("http://localhost/?login=bob")),
+          );
+          assert.ok(responses.every((r) => r.status === 200));
+          const listed = await listSessions(store, "bob");
+          assert.equal(listed.length, 3);
+          const who = await Promise.all(
+            browsers.map((b) => b.text("http://localhost/")),
+          );
+          assert.equal(who.filter((w) => w === "bob").length, 3);
+        },
+      );
+      await t.step("other users are not touched", async () => {
+        assert.equal((await listSessions(store, "ada")).length, 3);
+      });
+      await t.step(
+        "6 logins that all commit before any looks: still the 3 newest",
+        async () => {
+          // Each login reads the user's index after its commit; hold every
+          // read until all six have committed, so each sees all of them.
+          const arrive = barrier(6, 10_000);
+          const gated: SessionStore = {
+            maxValueBytes: store.maxValueBytes,
+            get: (key) => store.get(key),
+            commit: (change) => store.commit(change),
+            async *list(prefix) {
+              if (prefix[0] === "user" && prefix[1] === "eve") await arrive();
+              yield* store.list(prefix);
+            },
+          };
+          const racing = withSession(async (req) => {
+            await getSession(req).login("eve");
+            return new Response(getSession(req).id);
+          }, { store: gated, maxSessionsPerUser: 3 });
+          const ids = await Promise.all(
+            Array.from(
+              { length: 6 },
+              () =>
+                racing(new Request("http://localhost/")).then((r) => r.text()),
+            ),
+          );
+          let remaining = 0;
+          for (const id of ids) {
+            if (await store.get(["session", id]) !== null) remaining++;
+          }
+          assert.equal(remaining, 3, "three sessions remain");
+          assert.equal((await listSessions(store, "eve")).length, 3);
+        },
+      );
+    } finally {
+      await close();
     }
   });
 }
