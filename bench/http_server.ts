@@ -2,8 +2,14 @@
  * One server of the HTTP load benchmark (bench/http.ts starts it, on Deno or
  * on Bun, once per row, and kills it afterwards).
  *
- * Usage: `deno run -A bench/http_server.ts <mode> <kv-file> [sessions]`
- *    or `bun bench/http_server.ts <mode> <kv-file> [sessions]`
+ * Usage: `deno run -A bench/http_server.ts <mode> <kv-file> [sessions]
+ *        [--seeded] [--module=_name_rows.ts]`
+ *    or `bun bench/http_server.ts …` (the same arguments)
+ *
+ * `--seeded`: the KV file already holds sessions made by scripts/seed_kv.ts;
+ * none are created, and the cookies are the first `sessions` seeded tokens.
+ * `--module`: the row belongs to a plug-in (bench/_rows.ts), whose `build`
+ * makes the server.
  *
  * It listens on 127.0.0.1 on a free port, creates the sessions its row needs
  * (through tessera's public API, so the stored records are tessera's own),
@@ -18,6 +24,14 @@
  */
 import { createHash } from "node:crypto";
 import process from "node:process";
+import type { BuildContext, Built, Handler, RowModule } from "./_rows.ts";
+import {
+  anonymousFloor,
+  type FloorKv,
+  kvFloor,
+  memoryFloor,
+} from "./_floor.ts";
+import { seedToken } from "../scripts/seed_kv.ts";
 import {
   getSession,
   type KvLike,
@@ -33,8 +47,6 @@ function reply(visits: number): Response {
   return new Response(`visit ${visits}`);
 }
 
-type Handler = (request: Request) => Response | Promise<Response>;
-
 const MODES = [
   "bare",
   "raw-read",
@@ -49,15 +61,26 @@ const MODES = [
   "hono-bare",
   "hono-sessions",
   "hono-sessions-iron",
+  "floor-anon",
+  "floor-read-memory",
+  "floor-write-memory",
+  "floor-read-kv",
+  "floor-write-kv",
   ...REDIS_MODES,
 ] as const;
 type Mode = typeof MODES[number];
 
-const args = process.argv.slice(2);
+const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const mode = args[0] as Mode;
 const kvPath = args[1] ?? "";
 const sessionCount = Number(args[2] ?? 256);
-if (!MODES.includes(mode) || kvPath === "" || !(sessionCount >= 1)) {
+const seeded = flags.includes("--seeded");
+const plugin = flags.find((f) => f.startsWith("--module="))?.slice(9);
+if (
+  (plugin === undefined && !MODES.includes(mode)) || kvPath === "" ||
+  !(sessionCount >= 1)
+) {
   throw new Error(
     `usage: http_server.ts <${MODES.join("|")}> <kv-file> [sessions]`,
   );
@@ -132,12 +155,6 @@ function rawCookie(request: Request): string | null {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-interface Built {
-  handler: Handler;
-  cookies: string[];
-  close?: () => void;
-}
-
 /** A store that counts the commits whose check failed (the hot row). */
 function counting(store: SessionStore): {
   store: SessionStore;
@@ -175,6 +192,20 @@ function tesseraApp(store: SessionStore, write: boolean): Handler {
 }
 
 async function build(): Promise<Built> {
+  if (plugin !== undefined) {
+    if (!/^_[a-z0-9_]+_rows\.ts$/.test(plugin)) {
+      throw new Error(`not a bench/_<name>_rows.ts plug-in: ${plugin}`);
+    }
+    const module: RowModule = await import(`./${plugin}`);
+    if (module.build === undefined) throw new Error(`${plugin} has no build`);
+    const context: BuildContext = {
+      kvPath,
+      sessions: sessionCount,
+      isBun,
+      reply,
+    };
+    return await module.build(mode, context);
+  }
   if (isRedisMode(mode)) {
     // The second argument is a redis-server URL (bench/redis.ts).
     return await buildRedis(mode, kvPath, sessionCount, {
@@ -250,6 +281,8 @@ async function build(): Promise<Built> {
       const store = kv === undefined ? memoryStore() : kvStore(kv);
       const tokens = mode.startsWith("anon")
         ? []
+        : seeded
+        ? Array.from({ length: sessionCount }, (_, i) => seedToken(i))
         : await primeTessera(store, sessionCount);
       return {
         handler: tesseraApp(store, mode.startsWith("write")),
@@ -308,6 +341,29 @@ async function build(): Promise<Built> {
             visits: record.data.visits,
           });
         },
+      };
+    }
+
+    case "floor-anon":
+      return { handler: anonymousFloor(), cookies: [] };
+
+    case "floor-read-memory":
+    case "floor-write-memory": {
+      const floor = memoryFloor(sessionCount);
+      return {
+        handler: mode === "floor-read-memory" ? floor.read : floor.write,
+        cookies: floor.cookies,
+      };
+    }
+
+    case "floor-read-kv":
+    case "floor-write-kv": {
+      const kv = await openKv(kvPath);
+      const floor = await kvFloor(kv as unknown as FloorKv, sessionCount);
+      return {
+        handler: mode === "floor-read-kv" ? floor.read : floor.write,
+        cookies: floor.cookies,
+        close: () => kv.close(),
       };
     }
 

@@ -17,6 +17,7 @@ import {
   type SessionStore,
   withSession,
 } from "../mod.ts";
+import { anonymousFloor, memoryFloor } from "./_floor.ts";
 
 const SESSIONS = 256;
 const URL_ = "http://127.0.0.1/";
@@ -99,6 +100,14 @@ Deno.bench({
     bare(new Request(URL_));
   },
 });
+const floorAnon = anonymousFloor();
+Deno.bench({
+  name: "floor (bench/_floor.ts: cookie lookup, session context, Vary)",
+  group: "anonymous request",
+  fn: () => {
+    floorAnon(new Request(URL_));
+  },
+});
 Deno.bench({
   name: "withSession, memoryStore",
   group: "anonymous request",
@@ -158,6 +167,15 @@ Deno.bench({
   baseline: true,
   fn: async () => {
     await rawMemRead(nextMemRaw());
+  },
+});
+const floor = memoryFloor(SESSIONS);
+const nextFloor = rotation(floor.cookies);
+Deno.bench({
+  name: "floor (bench/_floor.ts: hash, Map, decode + check, context)",
+  group: "read, memoryStore",
+  fn: () => {
+    floor.read(nextFloor());
   },
 });
 Deno.bench({
@@ -224,6 +242,13 @@ Deno.bench({
   baseline: true,
   fn: async () => {
     await rawMemWrite(nextMemRaw());
+  },
+});
+Deno.bench({
+  name: "floor (bench/_floor.ts: read + encode + versioned set)",
+  group: "write, memoryStore",
+  fn: () => {
+    floor.write(nextFloor());
   },
 });
 Deno.bench({

@@ -251,9 +251,9 @@ export class StoreAccess {
 
   /**
    * Garbage collection of a user's index entry: the session's hard end, not
-   * its idle deadline. Saves and touches keep a busy session alive without
-   * rewriting the entry, and the index may list more sessions than are live
-   * (stale entries are removed when found), never fewer.
+   * its idle deadline, so the index may list more sessions than are live
+   * (stale entries are removed when found), never fewer. Saves and touches
+   * write the entry again with the hard end of the timeouts in force then.
    */
   hardEnd(state: Lifetime, now: number): number {
     return Math.max(

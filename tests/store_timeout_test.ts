@@ -8,7 +8,7 @@ import {
   SessionStoreTimeoutError,
   withSession,
 } from "../mod.ts";
-import { Browser, STORES } from "./_helpers.ts";
+import { Browser, sha256, STORES } from "./_helpers.ts";
 import { REDIS_STORES } from "./_redis.ts";
 import { within } from "./reliability/_support.ts";
 
@@ -134,4 +134,50 @@ Deno.test("storeTimeout: out-of-range values are refused naming the option", asy
       );
     });
   }
+});
+
+Deno.test("storeTimeout: a stalled call times out while fast calls go on around it, also after an idle spell", async () => {
+  const inner = memoryStore();
+  const stalled: { id?: string } = {};
+  const never = new Promise<never>(() => {});
+  const store: SessionStore = {
+    maxValueBytes: inner.maxValueBytes,
+    // Reads of the one stalled session never answer; all others do.
+    get: (key) => key[1] === stalled.id ? never : inner.get(key),
+    commit: (change) => inner.commit(change),
+    list: (prefix) => inner.list(prefix),
+  };
+  const app = withSession((req) => {
+    const session = getSession<{ n: number }>(req);
+    return new Response(String(session.update("n", (n = 0) => n + 1)));
+  }, {
+    store,
+    storeTimeout: 300,
+    onError: () => new Response("unavailable", { status: 503 }),
+  });
+  const victim = new Browser(app);
+  await victim.text("http://localhost/");
+  const [, { value: token }] = [...victim.cookies][0]!;
+  stalled.id = await sha256(token);
+  const others = Array.from({ length: 8 }, () => new Browser(app));
+  for (const round of ["busy", "after an idle spell"]) {
+    if (round !== "busy") await new Promise((r) => setTimeout(r, 500));
+    const stalled = within(
+      10_000,
+      `the stalled read (${round})`,
+      victim.fetch("http://localhost/"),
+    );
+    // Fast requests keep answering while the stalled one waits.
+    for (let i = 0; i < 5; i++) {
+      for (const other of others) {
+        const response = await other.fetch("http://localhost/");
+        assert.equal(response.status, 200, round);
+        await response.body?.cancel();
+      }
+    }
+    const response = await stalled;
+    assert.equal(response.status, 503, round);
+    await response.body?.cancel();
+  }
+  assert.equal(await others[0]!.text("http://localhost/"), "11");
 });

@@ -121,31 +121,38 @@ export function kvStore(
 
   return {
     maxValueBytes: KV_MAX_VALUE_BYTES,
-    async get(key: StoreKey): Promise<StoreEntry | null> {
-      const entry = await whileBusy(busyAttempts, () => kv.get(full(key)));
-      if (entry.versionstamp === null || !(entry.value instanceof Uint8Array)) {
-        return entry.versionstamp === null ? null : {
-          key,
-          // A value tessera did not write: hand it on as empty bytes so the
-          // caller sees a corrupt record, never a missing one.
-          value: new Uint8Array(0),
-          versionstamp: entry.versionstamp,
-        };
-      }
-      return { key, value: entry.value, versionstamp: entry.versionstamp };
+    get(key: StoreKey): Promise<StoreEntry | null> {
+      // `.then` on KV's own promise: no async wrapper, so a read costs no
+      // promise steps beyond the one KV makes.
+      return whileBusy(busyAttempts, () => kv.get(full(key)), (entry) => {
+        if (
+          entry.versionstamp === null || !(entry.value instanceof Uint8Array)
+        ) {
+          return entry.versionstamp === null ? null : {
+            key,
+            // A value tessera did not write: hand it on as empty bytes so the
+            // caller sees a corrupt record, never a missing one.
+            value: new Uint8Array(0),
+            versionstamp: entry.versionstamp,
+          };
+        }
+        return { key, value: entry.value, versionstamp: entry.versionstamp };
+      });
     },
-    async commit(change: StoreCommit): Promise<string | null> {
+    commit(change: StoreCommit): Promise<string | null> {
       for (const set of change.sets) {
         // Deno KV refuses these itself; other clients (@deno/kv in memory)
         // may not, and the contract is the same for every store.
         if (set.value.byteLength > KV_MAX_VALUE_BYTES) {
-          throw new RangeError(
-            `Value of ${set.value.byteLength} bytes is over Deno KV's limit of ${KV_MAX_VALUE_BYTES} bytes`,
+          return Promise.reject(
+            new RangeError(
+              `Value of ${set.value.byteLength} bytes is over Deno KV's limit of ${KV_MAX_VALUE_BYTES} bytes`,
+            ),
           );
         }
       }
       // A fresh atomic operation per attempt: a busy database applied nothing.
-      const result = await whileBusy(busyAttempts, () => {
+      return whileBusy(busyAttempts, () => {
         let op = kv.atomic();
         for (const check of change.checks) {
           op = op.check({
@@ -160,8 +167,7 @@ export function kvStore(
             : op.set(full(set.key), set.value, { expireIn: set.expireIn });
         }
         return op.commit();
-      });
-      return result.ok ? result.versionstamp ?? "" : null;
+      }, (result) => result.ok ? result.versionstamp ?? "" : null);
     },
     async *list(keyPrefix: StoreKey): AsyncIterable<StoreEntry> {
       for await (const entry of kv.list({ prefix: full(keyPrefix) })) {
@@ -184,20 +190,29 @@ function isBusy(error: unknown): boolean {
     /database is locked|SQLITE_BUSY|database is busy/i.test(error.message);
 }
 
-/** Runs `operation`, trying again with jittered, growing pauses while the database is busy. */
-async function whileBusy<T>(
+/**
+ * Runs `operation` and maps its answer with `done`, trying again with
+ * jittered, growing pauses while the database is busy. One `.then` on the
+ * operation's own promise: the retry machinery is reached only through a
+ * rejection, so a call that succeeds costs no extra promise steps.
+ */
+function whileBusy<T, R>(
   attempts: number,
   operation: () => Promise<T>,
-): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= attempts || !isBusy(error)) throw error;
-      const cap = Math.min(200, 5 * 2 ** attempt);
-      await new Promise((resolve) =>
-        setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
-      );
-    }
+  done: (value: T) => R,
+  attempt = 1,
+): Promise<R> {
+  let pending: Promise<T>;
+  try {
+    pending = operation();
+  } catch (error) {
+    pending = Promise.reject(error);
   }
+  return pending.then(done, (error) => {
+    if (attempt >= attempts || !isBusy(error)) throw error;
+    const cap = Math.min(200, 5 * 2 ** attempt);
+    return new Promise<void>((resolve) =>
+      setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
+    ).then(() => whileBusy(attempts, operation, done, attempt + 1));
+  });
 }

@@ -90,7 +90,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   // Descendants by each non-empty proper prefix, so listing a prefix such as
   // one user's sessions does not scan the whole map.
   const descendants = new Map<string, Set<string>>();
-  let version = 0n;
+  // A number, not a BigInt: 2^53 commits is centuries at any real rate, and
+  // number arithmetic allocates nothing.
+  let version = 0;
   let sweep: Iterator<[string, Slot]> | undefined;
 
   function live(id: string, now: number): Slot | undefined {
@@ -148,7 +150,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
    */
   function makeRoom(
     excess: number,
-    written: ReadonlySet<string>,
+    isWritten: (id: string) => boolean,
     deleted: ReadonlySet<string>,
     now: number,
   ): boolean {
@@ -162,7 +164,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const victims: string[] = [];
     for (const id of evictable.keys()) {
       if (victims.length === excess) break;
-      if (!written.has(id) && !deleted.has(id)) victims.push(id);
+      if (!isWritten(id) && !deleted.has(id)) victims.push(id);
     }
     if (victims.length < excess) return false;
     for (const id of victims) collect(id);
@@ -184,9 +186,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
     commit(change: StoreCommit): Promise<string | null> {
       const now = Date.now();
-      for (const check of change.checks) {
-        const slot = live(encode(check.key), now);
-        if ((slot?.versionstamp ?? null) !== check.versionstamp) {
+      const checkIds = change.checks.map((check) => encode(check.key));
+      for (let i = 0; i < checkIds.length; i++) {
+        const slot = live(checkIds[i]!, now);
+        if ((slot?.versionstamp ?? null) !== change.checks[i]!.versionstamp) {
           return Promise.resolve(null);
         }
       }
@@ -199,19 +202,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           );
         }
       }
-      const setIds = change.sets.map((set) => encode(set.key));
-      const deleteIds = change.deletes.map(encode);
+      // A save checks and writes the same key (one array): encoded once.
+      const setIds = change.sets.map((set) => {
+        const checked = change.checks.findIndex((c) => c.key === set.key);
+        return checked === -1 ? encode(set.key) : checkIds[checked]!;
+      });
+      const deleteIds = change.deletes.length === 0
+        ? NO_IDS
+        : change.deletes.map(encode);
       // The size after this commit; room is made before anything is applied,
       // so a refused commit changes nothing.
-      const written = new Set(setIds);
       let after = slots.size;
-      for (const id of new Set(deleteIds)) {
-        if (!written.has(id) && slots.has(id)) after--;
+      // The common commit writes one key and deletes none: no Sets for it.
+      const writtenSet = setIds.length === 1 ? undefined : new Set(setIds);
+      const isWritten = (id: string): boolean =>
+        writtenSet === undefined ? id === setIds[0] : writtenSet.has(id);
+      for (const id of deleteIds.length < 2 ? deleteIds : new Set(deleteIds)) {
+        if (!isWritten(id) && slots.has(id)) after--;
       }
-      for (const id of written) if (!slots.has(id)) after++;
+      for (const id of writtenSet ?? setIds) if (!slots.has(id)) after++;
       if (
         after > maxEntries &&
-        !makeRoom(after - maxEntries, written, new Set(deleteIds), now)
+        !makeRoom(after - maxEntries, isWritten, new Set(deleteIds), now)
       ) {
         return Promise.reject(
           new RangeError(
@@ -222,7 +234,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       for (const id of deleteIds) remove(id);
       version++;
       const versionstamp = version.toString(16).padStart(20, "0");
-      for (const [i, set] of change.sets.entries()) {
+      for (let i = 0; i < setIds.length; i++) {
+        const set = change.sets[i]!;
         const id = setIds[i]!;
         const session = indexedSession(id);
         if (session !== undefined) {
@@ -236,16 +249,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           evictable.delete(id);
           evictable.set(id, true);
         }
+        // An id already stored is already under each of its prefixes.
+        const isNew = !slots.has(id);
         // A copy, so a caller that reuses its buffer cannot change what is stored.
         slots.set(id, {
           value: set.value.slice(),
           versionstamp,
           expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
         });
-        for (const prefix of ancestors(id)) {
-          let ids = descendants.get(prefix);
-          if (ids === undefined) descendants.set(prefix, ids = new Set());
-          ids.add(id);
+        if (isNew) {
+          for (const prefix of ancestors(id)) {
+            let ids = descendants.get(prefix);
+            if (ids === undefined) descendants.set(prefix, ids = new Set());
+            ids.add(id);
+          }
         }
       }
       sweepSome(now, SWEEP_PER_COMMIT);
@@ -268,6 +285,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     },
   };
 }
+
+const NO_IDS: readonly string[] = [];
 
 /**
  * For a user's index entry (`["user", user, id]`), the encoded key of the

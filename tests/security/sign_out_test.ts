@@ -63,11 +63,13 @@ for (const fixture of STORES) {
       // index entry is kept until the session's hard end.
       const index = store.commits.flatMap((c) => c.sets)
         .filter((set) => set.key[0] === "user");
-      assert.equal(index.length, 1);
-      assert.ok(
-        index[0]!.expireIn! > ABSOLUTE - 5_000,
-        `index entry kept for ${index[0]!.expireIn} ms`,
-      );
+      assert.ok(index.length >= 1, "the login wrote the index entry");
+      for (const set of index) {
+        assert.ok(
+          set.expireIn! > ABSOLUTE - 5_000,
+          `index entry kept for ${set.expireIn} ms`,
+        );
+      }
       // Busy for three idle periods: reads only, refreshed by touches.
       const until = Date.now() + 3 * IDLE + 100;
       let id: string | null = null;

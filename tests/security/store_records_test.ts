@@ -27,11 +27,19 @@ const good = {
 const json = (value: unknown) =>
   new TextEncoder().encode(JSON.stringify(value));
 const text = (value: string) => new TextEncoder().encode(value);
+/** A well-formed record but for one invalid UTF-8 byte inside `owner`. */
+function withInvalidByte(byte: number): Uint8Array {
+  const [before, after] = JSON.stringify(good).split('"x"') as [string, string];
+  return new Uint8Array([...text(`${before}"`), byte, ...text(`"${after}`)]);
+}
 
 /** Records that must be treated as no session. */
 const BAD: [string, Uint8Array][] = [
   ["empty bytes", new Uint8Array(0)],
   ["bytes that are not UTF-8", new Uint8Array([0xff, 0xfe, 0x7b, 0x7d])],
+  // A lenient decoder would load these with owner "\uFFFD".
+  ["a lone 0xff byte inside a string value", withInvalidByte(0xff)],
+  ["a lone continuation byte inside a string value", withInvalidByte(0x80)],
   ["truncated JSON", text(JSON.stringify(good).slice(0, -1))],
   ["JSON null", json(null)],
   ["a JSON array", json([good])],
@@ -122,6 +130,17 @@ for (const fixture of STORES) {
           await (await app(request(HTTP, `session=${token}`))).json();
         assert.equal(report.owner, "x");
       });
+      await t.step(
+        "control: data holding U+FFFD itself loads intact",
+        async () => {
+          const token = forgedToken();
+          const owner = "caf\uFFFD \uFFFD";
+          await writeRecord(store, token, json({ ...good, data: { owner } }));
+          const report: Report =
+            await (await app(request(HTTP, `session=${token}`))).json();
+          assert.equal(report.owner, owner);
+        },
+      );
     } finally {
       close();
     }

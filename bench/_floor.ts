@@ -1,0 +1,253 @@
+/**
+ * The floor of the HTTP benchmark: stand-alone handlers (no tessera import)
+ * that do only what the session contract requires of every request, so a
+ * tessera row can be read as "this much above the least any session layer
+ * can cost" rather than against a bare server that skips the work.
+ *
+ * What each floor does, and no more:
+ * - read the `Cookie` header and find the `session` cookie;
+ * - check the token's shape (43 base64url characters, canonical last one)
+ *   and SHA-256 it to the store id (the store never sees the token);
+ * - look the record up; decode it (UTF-8, JSON) and check it (version, the
+ *   field types, the idle and absolute timeouts);
+ * - keep the session for the request: in a WeakMap keyed by the Request (for
+ *   `getSession(req)`) and in AsyncLocalStorage (for `currentSession()`);
+ * - answer with `Vary: Cookie` and `Cache-Control: private` (tessera's
+ *   answer to a request that may carry a session: a shared cache must not
+ *   serve one visitor's page to another);
+ * - on a write, encode the record and store it with a versioned check
+ *   (compare-and-swap), 409 when the check fails.
+ *
+ * The memory floor keeps its records in a plain `Map` and answers
+ * synchronously; the KV floor makes one `get`, and one `atomic().check()
+ * .set(…, { expireIn })` to write, on tessera's keys and record bytes.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash, randomBytes } from "node:crypto";
+
+/** What the floor keeps per request. */
+interface FloorSession {
+  id: string | null;
+  data: Record<string, unknown>;
+  record: Record<string, unknown> | null;
+  versionstamp: string | null;
+}
+
+/** The part of Deno KV (or @deno/kv) the KV floor uses. */
+export interface FloorKv {
+  get(key: string[]): Promise<{ value: unknown; versionstamp: string | null }>;
+  atomic(): {
+    check(c: { key: string[]; versionstamp: string | null }): {
+      set(key: string[], value: Uint8Array, o: { expireIn: number }): {
+        commit(): Promise<{ ok: boolean }>;
+      };
+    };
+  };
+}
+
+const IDLE = 3_600_000;
+const ABSOLUTE = 86_400_000;
+const TOKEN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const als = new AsyncLocalStorage<FloorSession>();
+const sessions = new WeakMap<Request, FloorSession>();
+
+/** The handler body every row shares. */
+function reply(visits: number): Response {
+  const response = new Response(`visit ${visits}`);
+  response.headers.set("vary", "Cookie");
+  response.headers.set("cache-control", "private");
+  return response;
+}
+
+/** The store id of the request's session token, or `null`. */
+function sessionId(request: Request): string | null {
+  const header = request.headers.get("cookie");
+  if (header === null) return null;
+  const start = header.indexOf("session=");
+  if (start === -1 || (start > 0 && header[start - 2] !== ";")) return null;
+  const end = header.indexOf(";", start);
+  const token = header.slice(start + 8, end === -1 ? undefined : end);
+  if (token.length !== 43 || !TOKEN.test(token)) return null;
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+/** Decodes and checks a stored record; `null` when it is no session. */
+function decode(bytes: unknown, now: number): Record<string, unknown> | null {
+  if (!(bytes instanceof Uint8Array)) return null;
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return null;
+  }
+  if (
+    typeof r !== "object" || r === null || r.v !== 1 ||
+    typeof r.data !== "object" || r.data === null ||
+    typeof r.created !== "number" || typeof r.seen !== "number" ||
+    typeof r.https !== "boolean" ||
+    now - r.seen >= IDLE || now - r.created >= ABSOLUTE
+  ) {
+    return null;
+  }
+  return r;
+}
+
+/** Runs the row's work inside the request's session context. */
+function run(
+  request: Request,
+  session: FloorSession,
+  work: (s: FloorSession) => Response | Promise<Response>,
+): Response | Promise<Response> {
+  sessions.set(request, session);
+  return als.run(session, () => work(session));
+}
+
+const EMPTY = (): FloorSession => ({
+  id: null,
+  data: {},
+  record: null,
+  versionstamp: null,
+});
+
+/** Anonymous floor: the cookie is looked for, there is none. */
+export function anonymousFloor(): (request: Request) => Response {
+  return (request) => {
+    if (sessionId(request) !== null) return reply(-1);
+    return run(request, EMPTY(), () => reply(0)) as Response;
+  };
+}
+
+/** The memory floor's store: a Map of bytes with a version each. */
+export function memoryFloor(count: number): {
+  cookies: string[];
+  read: (request: Request) => Response;
+  write: (request: Request) => Response;
+} {
+  const map = new Map<string, { value: Uint8Array; version: number }>();
+  const cookies: string[] = [];
+  const now = Date.now();
+  for (let i = 0; i < count; i++) {
+    const token = randomBytes(32).toString("base64url");
+    cookies.push(`session=${token}`);
+    map.set(createHash("sha256").update(token).digest("base64url"), {
+      value: record(now),
+      version: 1,
+    });
+  }
+  const load = (request: Request): FloorSession => {
+    const id = sessionId(request);
+    if (id === null) return EMPTY();
+    const slot = map.get(id);
+    const rec = slot === undefined ? null : decode(slot.value, Date.now());
+    if (rec === null) return EMPTY();
+    return {
+      id,
+      data: rec.data as Record<string, unknown>,
+      record: rec,
+      versionstamp: String(slot!.version),
+    };
+  };
+  return {
+    cookies,
+    read: (request) =>
+      run(
+        request,
+        load(request),
+        (s) => reply((s.data.visits as number) ?? 0),
+      ) as Response,
+    write: (request) =>
+      run(request, load(request), (s) => {
+        const visits = ((s.data.visits as number) ?? 0) + 1;
+        if (s.id === null || s.record === null) return reply(visits);
+        s.data.visits = visits;
+        s.record.seen = Date.now();
+        const slot = map.get(s.id);
+        if (slot === undefined || String(slot.version) !== s.versionstamp) {
+          return new Response("conflict", { status: 409 });
+        }
+        map.set(s.id, {
+          value: encoder.encode(JSON.stringify(s.record)),
+          version: slot.version + 1,
+        });
+        return reply(visits);
+      }) as Response,
+  };
+}
+
+/** The KV floor: tessera's keys and records in a Deno KV (or @deno/kv). */
+export async function kvFloor(kv: FloorKv, count: number): Promise<{
+  cookies: string[];
+  read: (request: Request) => Promise<Response>;
+  write: (request: Request) => Promise<Response>;
+}> {
+  const cookies: string[] = [];
+  const now = Date.now();
+  for (let i = 0; i < count; i++) {
+    const token = randomBytes(32).toString("base64url");
+    cookies.push(`session=${token}`);
+    const key = kvKey(createHash("sha256").update(token).digest("base64url"));
+    await kv.atomic().check({ key, versionstamp: null }).set(
+      key,
+      record(now),
+      { expireIn: IDLE },
+    ).commit();
+  }
+  const load = async (request: Request): Promise<FloorSession> => {
+    const id = sessionId(request);
+    if (id === null) return EMPTY();
+    const entry = await kv.get(kvKey(id));
+    const rec = decode(entry.value, Date.now());
+    if (rec === null) return EMPTY();
+    return {
+      id,
+      data: rec.data as Record<string, unknown>,
+      record: rec,
+      versionstamp: entry.versionstamp,
+    };
+  };
+  return {
+    cookies,
+    read: async (request) =>
+      await run(
+        request,
+        await load(request),
+        (s) => reply((s.data.visits as number) ?? 0),
+      ),
+    write: async (request) =>
+      await run(request, await load(request), async (s) => {
+        const visits = ((s.data.visits as number) ?? 0) + 1;
+        if (s.id === null || s.record === null) return reply(visits);
+        s.data.visits = visits;
+        s.record.seen = Date.now();
+        const key = kvKey(s.id);
+        const result = await kv.atomic()
+          .check({ key, versionstamp: s.versionstamp })
+          .set(key, encoder.encode(JSON.stringify(s.record)), {
+            expireIn: IDLE,
+          })
+          .commit();
+        if (!result.ok) return new Response("conflict", { status: 409 });
+        return reply(visits);
+      }),
+  };
+}
+
+function kvKey(id: string): string[] {
+  return ["tessera", "session", id];
+}
+
+/** A record in tessera's layout: what the primed tessera sessions hold. */
+function record(now: number): Uint8Array {
+  return encoder.encode(JSON.stringify({
+    v: 1,
+    data: { language: "en", visits: 1 },
+    created: now,
+    seen: now,
+    https: false,
+    user: null,
+  }));
+}
