@@ -15,13 +15,15 @@ export interface SessionState {
   created: number;
   /** Last time a request was seen, ms; the idle timeout counts from it. */
   seen: number;
-  /** When the current token was issued, ms; `renewInterval` counts from it. */
-  issued: number;
+  /** When the current token was issued, ms; `renewInterval` counts from
+   * it. Absent: at `created`. */
+  issued?: number;
   /** This session's own lifetime from `created` (remember me), ms, in place
-   * of both global timeouts; `null`: the global timeouts apply. */
-  life: number | null;
-  /** When the user last authenticated (login, reauthenticate), ms. */
-  auth: number | null;
+   * of both global timeouts; `null` or absent: the global timeouts apply. */
+  life?: number | null;
+  /** When the user last authenticated (login, reauthenticate), ms; absent:
+   * at `created` when there is a user. */
+  auth?: number | null;
   /** The bound user id, or `null`. */
   user: string | null;
   /** The CSRF token, created on first use. */
@@ -94,12 +96,11 @@ export function encodeRecord(
     https,
     user: state.user,
   };
-  if (state.issued !== state.created) record.t = state.issued;
-  if (state.life !== null) record.l = state.life;
+  const { issued = state.created, life = null, auth = null } = state;
+  if (issued !== state.created) record.t = issued;
+  if (life !== null) record.l = life;
   // A login's time is the session's creation: stored only when later.
-  if (state.auth !== null && state.auth !== state.created) {
-    record.a = state.auth;
-  }
+  if (auth !== null && auth !== state.created) record.a = auth;
   if (limits !== undefined) record.lim = limits;
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
@@ -194,7 +195,8 @@ export function isExpired(
   idleTimeout: number,
   absoluteTimeout: number,
 ): boolean {
-  if (record.life !== null) return now - record.created >= record.life;
+  const life = record.life ?? null;
+  if (life !== null) return now - record.created >= life;
   return now - record.seen >= idleTimeout ||
     now - record.created >= absoluteTimeout;
 }

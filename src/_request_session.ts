@@ -236,7 +236,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     this.#used = true;
     return this.#stored.values.state.user === null
       ? null
-      : this.#stored.values.state.auth;
+      : this.#stored.values.state.auth ?? this.#stored.values.state.created;
   }
 
   authenticatedWithin(ms: number): boolean {

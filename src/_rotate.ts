@@ -9,6 +9,7 @@ import {
   sessionKey,
   userSessionKey,
 } from "./_store_access.ts";
+import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { emptyState, pick, worthStoring } from "./_values.ts";
@@ -64,12 +65,12 @@ export async function rotate(
       created,
       seen: now,
       issued: now,
-      auth: rotation.auth === undefined ? state.auth : rotation.auth,
+      auth: rotation.auth === undefined ? state.auth ?? null : rotation.auth,
       // A login sets its own lifetime or none; a logout drops it.
       life: rotation.life !== undefined
         ? rotation.life
         : rotation.user === undefined
-        ? state.life
+        ? state.life ?? null
         : null,
       user,
       csrf: null,
@@ -147,7 +148,7 @@ export async function rotate(
         life: rotation.life ?? null,
         auth: rotation.auth ?? null,
       };
-      await session.create(store);
+      await create(session, options, store);
       return;
     }
     versionstamp = fresh.versionstamp;

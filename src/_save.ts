@@ -3,6 +3,7 @@
 // version. A commit whose reply was lost is recognised by its write id.
 import { newWriteId, withWrite } from "./_record.ts";
 import { backoff, quietly, sessionKey } from "./_store_access.ts";
+import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { worthStoring } from "./_values.ts";
 import { SessionConflictError } from "./errors.ts";
@@ -20,7 +21,7 @@ export async function saveChanges(
     const state = session.values.state;
     if (
       worthStoring(session.csrfUnstored ? { ...state, csrf: null } : state)
-    ) await session.create(store);
+    ) await create(session, options, store);
     session.values.done();
     return;
   }

@@ -18,7 +18,7 @@ export function sessionCookies(
     sameSite: options.sameSite,
   };
   const token = session.token;
-  const { created, life } = session.values.state;
+  const { created, life = null } = session.values.state;
   // A session with its own lifetime (remember me) has a persistent cookie
   // that ends with it; others follow cookieMaxAge.
   const age = life !== null

@@ -268,7 +268,7 @@ export class StoreAccess {
     // A session with a lifetime of its own (remember me) has no shorter
     // idle timeout: it lasts until its end unless it is ended.
     const end = this.hardEnd(state, now);
-    return (state.life === null
+    return ((state.life ?? null) === null
       ? Math.min(this.#options.idleTimeout, end)
       : end) +
       this.#options.expiredNotice;

@@ -3,7 +3,7 @@
 // save retried with replay, the touch, destroy, and the clean-up of dead or
 // downgraded records. Each commit carries a write id, so a commit the store
 // applied but whose reply was lost is recognised instead of replayed.
-import { decodeRecord, newWriteId, withWrite } from "./_record.ts";
+import { decodeRecord } from "./_record.ts";
 import {
   quietly,
   type SessionFound,
@@ -11,16 +11,15 @@ import {
   StoreAccess,
   userSessionKey,
 } from "./_store_access.ts";
-import { newToken, tokenId } from "./_token.ts";
+import { tokenId } from "./_token.ts";
 import { decodeForward, type Forward } from "./_forward.ts";
 import { renew } from "./_renew.ts";
 import { saveChanges } from "./_save.ts";
 import { SessionValues } from "./_values.ts";
 import type { SessionState } from "./_record.ts";
-import { SessionConflictError } from "./errors.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { SessionRejection } from "./session.ts";
-import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
 
 /** One request's session as stored: its token, record and pending values. */
 export class StoredSession {
@@ -200,7 +199,7 @@ export class StoredSession {
     const interval = this.#options.renewInterval;
     return interval !== undefined && this.#id !== null && !this.#forwarded &&
       this.#token === this.#presented &&
-      now - this.values.state.issued >= interval;
+      now - (this.values.state.issued ?? this.values.state.created) >= interval;
   }
 
   async #save(
@@ -239,53 +238,6 @@ export class StoredSession {
       });
     }
     this.end();
-  }
-
-  /** Stores a session that does not exist yet under a new token. */
-  async create(store: SessionStore): Promise<void> {
-    const writeId = newWriteId();
-    for (let attempt = 1;; attempt++) {
-      const token = newToken();
-      const id = tokenId(token);
-      const key = sessionKey(id);
-      const now = Date.now();
-      const state = withWrite(
-        {
-          ...this.values.state,
-          created: now,
-          seen: now,
-          issued: now,
-          writes: [],
-        },
-        writeId,
-      );
-      const checks: StoreCheck[] = [{ key, versionstamp: null }];
-      const deletes: StoreKey[] = [];
-      const sets: StoreSet[] = [{
-        key,
-        value: this.io.encode(store, state),
-        expireIn: this.io.expireIn(state, now),
-      }];
-      if (state.user !== null) {
-        sets.push(this.io.indexSet(state.user, id, state, now));
-      }
-      this.dropStale(checks, deletes);
-      const result = await this.io.commitOrFind(
-        store,
-        { checks, sets, deletes },
-        key,
-        writeId,
-      );
-      if (result !== null) {
-        this.settle(token, result, state, writeId);
-        return;
-      }
-      // Only a stale record changing under us can fail this: forget it.
-      this.#stale = undefined;
-      if (attempt >= this.#options.maxAttempts) {
-        throw new SessionConflictError(attempt);
-      }
-    }
   }
 
   /** Takes the session stored under a new `token` as this request's. */
