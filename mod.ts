@@ -72,6 +72,12 @@ export {
 } from "./src/stores/kv.ts";
 export { memoryStore, type MemoryStoreOptions } from "./src/stores/memory.ts";
 export {
+  type PostgresClient,
+  type PostgresStore,
+  postgresStore,
+  type PostgresStoreOptions,
+} from "./src/stores/postgres.ts";
+export {
   type RedisClientLike,
   redisStore,
   type RedisStoreOptions,

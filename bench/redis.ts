@@ -147,21 +147,28 @@ export interface RedisMemory {
   perLogin: number;
   loginRecordBytes: number;
   redis: string;
+  /** Deno KV file bytes per session, the same sessions (bench/kv_size.ts). */
+  kvPerSession?: number;
 }
 
 /** Runs bench/redis_memory.ts in its own process. */
 export async function measureRedisMemory(
   rootPath: string,
 ): Promise<RedisMemory | undefined> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${rootPath}bench/redis_memory.ts`],
-    cwd: rootPath,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) return undefined;
-  const text = new TextDecoder().decode(out.stdout).trim();
-  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
+  const run = async (file: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-kv", `${rootPath}bench/${file}`],
+      cwd: rootPath,
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) return undefined;
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
+  };
+  const redis = await run("redis_memory.ts");
+  const kv = await run("kv_size.ts");
+  return redis && { ...redis, kvPerSession: kv?.perSession };
 }
 
 /** The RESULTS.md paragraph for {@link RedisMemory}. */
@@ -170,7 +177,11 @@ export function redisMemoryLine(memory: RedisMemory): string {
     memory.sessions.toLocaleString("en")
   } sessions of ${memory.dataBytes} bytes of JSON data (${memory.recordBytes}-byte records): **${memory.perSession} bytes of Redis memory per session** (\`INFO memory\` used_memory, before and after, divided by the sessions); ${
     memory.logins.toLocaleString("en")
-  } logged-in sessions (${memory.loginRecordBytes}-byte records, 10 per user) with their per-user index entries: **${memory.perLogin} bytes each** (\`deno run -A bench/redis_memory.ts\`).`;
+  } logged-in sessions (${memory.loginRecordBytes}-byte records, 10 per user) with their per-user index entries: **${memory.perLogin} bytes each** (\`deno run -A bench/redis_memory.ts\`). The same ${
+    memory.sessions.toLocaleString("en")
+  } sessions in a Deno KV file: **${
+    memory.kvPerSession ?? "?"
+  } bytes of file per session** (\`deno run -A --unstable-kv bench/kv_size.ts\`).`;
 }
 
 // ---- the server's side (bench/http_server.ts) ----

@@ -17,6 +17,7 @@ import {
   STORES,
 } from "./_helpers.ts";
 import { REDIS_STORES } from "./_redis.ts";
+import { POSTGRES_STORES } from "./_postgres.ts";
 
 /** An app where /login?u=… logs in, /add increments, /logout, /destroy, /regen. */
 function accountApp(
@@ -24,6 +25,8 @@ function accountApp(
   extra: Parameters<typeof withSession>[1] = {},
 ) {
   const holds = new Map<string, Promise<void>>();
+  /** Requests that loaded their session and reached a hold, by name. */
+  const held = new Map<string, number>();
   const app = withSession(async (req) => {
     const s = getSession<{ n: number }>(req);
     const url = new URL(req.url);
@@ -35,7 +38,9 @@ function accountApp(
         break;
       case "/add": {
         s.get("n");
-        const hold = holds.get(url.searchParams.get("hold") ?? "");
+        const name = url.searchParams.get("hold") ?? "";
+        const hold = holds.get(name);
+        held.set(name, (held.get(name) ?? 0) + 1);
         if (hold) await hold;
         s.update("n", (n) => (n ?? 0) + 1);
         break;
@@ -52,16 +57,16 @@ function accountApp(
     }
     return Response.json({ user: s.userId, id: s.id, n: s.get("n") ?? null });
   }, { store, ...extra });
-  return { app, holds };
+  return { app, holds, held };
 }
 
 const indexOf = async (store: SessionStore, user: string) =>
   (await collect(store.list(["user", user]))).map((e) => e.key[2]);
 
-for (const fixture of [...STORES, ...REDIS_STORES]) {
+for (const fixture of [...STORES, ...REDIS_STORES, ...POSTGRES_STORES]) {
   Deno.test(`Accounts: listing and revoking a user's sessions (${fixture.name})`, async (t) => {
     const { store, close } = await fixture.open();
-    const { app, holds } = accountApp(store);
+    const { app, holds, held } = accountApp(store);
     try {
       await t.step(
         "login() indexes the session; listSessions shows exactly the live ones",
@@ -170,7 +175,12 @@ for (const fixture of [...STORES, ...REDIS_STORES]) {
           const inFlight = browsers.map((b) =>
             b.fetch("http://localhost/add?hold=r")
           );
-          await sleep(5);
+          // Every request has loaded its session before the revocation (a
+          // request loading after it would rightly start a new session).
+          for (let i = 0; i < 1000 && held.get("r") !== 20; i++) {
+            await sleep(10);
+          }
+          assert.equal(held.get("r"), 20, "all 20 requests are held");
           assert.equal(await revokeUserSessions(store, "eve"), 20);
           hold.open();
           const responses = await Promise.all(inFlight);

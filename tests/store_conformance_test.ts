@@ -9,6 +9,7 @@ import {
   tempDir,
 } from "./conformance/mod.ts";
 import { REDIS_STORES } from "./_redis.ts";
+import { POSTGRES_STORES } from "./_postgres.ts";
 
 const stores: StoreFixture[] = [
   {
@@ -37,6 +38,7 @@ const stores: StoreFixture[] = [
     },
   },
   ...REDIS_STORES,
+  ...POSTGRES_STORES,
 ];
 
 const listen: Listen = (handler) => {

@@ -54,10 +54,17 @@ export interface BunRedisClient {
   close(): void;
 }
 
+/** Bun's built-in PostgreSQL client (`Bun.SQL`), the part the tests use. */
+export interface BunSql {
+  unsafe(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  close(options?: { timeout?: number }): Promise<void>;
+}
+
 interface BunGlobal {
   readonly version: string;
   serve<R extends string>(options: BunServeOptions<R>): BunServer;
   RedisClient: new (url: string) => BunRedisClient;
+  SQL: new (url: string, options?: { max?: number }) => BunSql;
 }
 
 /** The `Bun` global. */

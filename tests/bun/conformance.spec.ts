@@ -15,9 +15,22 @@ import {
 } from "../conformance/mod.ts";
 import { startRedis } from "../conformance/_redis.ts";
 import { Bun, type BunTest } from "./_bun.ts";
+import { type ClientKind, postgresFixture } from "../_postgres.ts";
 
 // `bun test` resolves this free name to bun:test's `test`.
 declare const test: BunTest;
+
+/** Bun's built-in client, through the README's shim. */
+const BUN_SQL: ClientKind = {
+  name: "Bun.sql",
+  connect(url, max = 10) {
+    const sql = new Bun.SQL(url, { max });
+    return {
+      client: { query: (text, params) => sql.unsafe(text, params) },
+      end: () => sql.close({ timeout: 5 }),
+    };
+  },
+};
 
 const stores: StoreFixture[] = [
   {
@@ -62,6 +75,7 @@ const stores: StoreFixture[] = [
       }
     },
   },
+  postgresFixture(BUN_SQL),
 ];
 
 const listen: Listen = (handler) => {

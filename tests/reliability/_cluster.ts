@@ -30,7 +30,8 @@ interface Child {
 
 /**
  * Starts `count` server processes on the KV file at `kvPath` (or the Redis
- * at a `redis://` URL), each on its
+ * at a `redis://` URL, or the PostgreSQL table of a `postgres://` URL: see
+ * _server.ts), each on its
  * own loopback port. Fails, killing what it started, if one is not
  * listening within `timeoutMs`.
  */

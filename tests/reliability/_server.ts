@@ -1,13 +1,15 @@
 // A session server for the multi-process test and the load script:
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-write --unstable-kv \
-//     tests/reliability/_server.ts <kv file | redis://127.0.0.1:port>
+//     tests/reliability/_server.ts <kv file | redis://127.0.0.1:port | postgres://…?table=NAME>
 // Prints {"port": N} on its first stdout line, serves on 127.0.0.1 only, and
 // exits when its stdin closes (so it never outlives its parent) or after
 // 120 s at most.
+import pg from "pg";
 import { createClient } from "redis";
 import {
   getSession,
   kvStore,
+  postgresStore,
   redisStore,
   SessionConflictError,
   type SessionStore,
@@ -17,11 +19,27 @@ import { conflictCounting } from "./_support.ts";
 
 const path = Deno.args[0];
 if (path === undefined) {
-  console.error("usage: _server.ts <kv file | redis://…>");
+  console.error("usage: _server.ts <kv file | redis://… | postgres://…>");
   Deno.exit(2);
 }
 
-async function open(): Promise<{ store: SessionStore; close(): void }> {
+async function open(): Promise<
+  { store: SessionStore; close(): void | Promise<void> }
+> {
+  if (path!.startsWith("postgres://")) {
+    // That database's table (already migrated), through a pg pool.
+    const url = new URL(path!);
+    const table = url.searchParams.get("table") ?? undefined;
+    url.searchParams.delete("table");
+    const pool = new pg.Pool({ connectionString: url.href, max: 10 });
+    pool.on("error", () => {}); // a connection the server dropped; replaced
+    return {
+      store: postgresStore({
+        query: async (text, params) => (await pool.query(text, params)).rows,
+      }, { table }),
+      close: () => pool.end(),
+    };
+  }
   if (path!.startsWith("redis://")) {
     // node-redis reconnects by itself after the server restarts.
     const r = await createClient({ url: path }).connect();
@@ -99,4 +117,4 @@ const deadline = setTimeout(() => controller.abort(), 120_000);
 })();
 await server.finished;
 clearTimeout(deadline);
-opened.close();
+await opened.close();

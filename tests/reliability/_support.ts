@@ -8,6 +8,7 @@ import {
   withSession,
 } from "../../mod.ts";
 import { gate } from "../_helpers.ts";
+import { POSTGRES_STORES } from "../_postgres.ts";
 import { REDIS_STORES } from "../_redis.ts";
 
 export {
@@ -31,7 +32,8 @@ export interface StoreKind {
 }
 
 /** Real stores: Deno KV in memory, Deno KV on a temp file, memoryStore(),
- * and redisStore() through node-redis and ioredis on a real redis-server. */
+ * redisStore() through node-redis and ioredis on a real redis-server,
+ * and postgresStore() through pg and postgres.js on a real PostgreSQL. */
 export const REAL_STORES: StoreKind[] = [
   {
     name: "kvStore(:memory:)",
@@ -63,6 +65,7 @@ export const REAL_STORES: StoreKind[] = [
       Promise.resolve({ store: memoryStore(), close: () => Promise.resolve() }),
   },
   ...REDIS_STORES,
+  ...POSTGRES_STORES,
 ];
 
 /**

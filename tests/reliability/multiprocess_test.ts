@@ -1,10 +1,12 @@
-// Several server processes on one store (a Deno KV file, or one Redis): no
+// Several server processes on one store (a Deno KV file, one Redis, or one
+// PostgreSQL table): no
 // acknowledged increment is lost. A 503 is not an acknowledgement, so the
 // final count must equal the number of 2xx answers exactly; with a process
 // killed mid-load, requests it held may have been applied without an answer,
 // so the count lies between the 2xx answers and those plus the requests
 // that got no answer at all.
 import assert from "node:assert/strict";
+import { postgresTableUrl } from "../_postgres.ts";
 import { startRedis } from "../_redis.ts";
 import { type Cluster, startCluster } from "./_cluster.ts";
 
@@ -70,11 +72,12 @@ async function hammer(cluster: Cluster, kill: boolean): Promise<Outcome> {
 
 for (
   const kind of [
-    { name: "one KV file", redis: false },
-    { name: "one Redis", redis: true },
+    { name: "one KV file", redis: false, postgres: false },
+    { name: "one Redis", redis: true, postgres: false },
+    { name: "one PostgreSQL table", redis: false, postgres: true },
   ]
 ) {
-  for (const kill of kind.redis ? [false, true] : [false]) {
+  for (const kill of kind.redis || kind.postgres ? [false, true] : [false]) {
     Deno.test(
       `multi-process: ${PROCESSES} servers on ${kind.name}, ${CLIENTS} clients incrementing${
         kill ? ", one server SIGKILLed mid-load" : ""
@@ -85,7 +88,10 @@ for (
         try {
           const cluster = await startCluster(
             PROCESSES,
-            redis?.url ?? `${dir}/sessions.db`,
+            redis?.url ??
+              (kind.postgres
+                ? await postgresTableUrl(`mp ${kill}`)
+                : `${dir}/sessions.db`),
           );
           try {
             const { acked, unanswered, refused, counts } = await hammer(
