@@ -16,14 +16,16 @@ import {
   type StoreFixture,
   STORES,
 } from "./_helpers.ts";
+import { POSTGRES_STORES } from "./_postgres.ts";
 import { openNodeRedis } from "./_redis.ts";
 import { barrier } from "./conformance/_util.ts";
 
-/** The Deno stores, and redisStore on a real redis-server. */
+/** The Deno stores, redisStore on a real redis-server and postgresStore
+ * on a real PostgreSQL. */
 const ALL: StoreFixture[] = [...STORES, {
   name: "redisStore(node-redis)",
   open: openNodeRedis,
-}];
+}, POSTGRES_STORES[0]!];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
