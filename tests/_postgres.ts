@@ -52,7 +52,7 @@ export const POSTGRES_JS: ClientKind = {
       // postgres.js waits before reconnecting, up to 20 s once many
       // connects failed (its counter is shared by the pool and never
       // shrinks), and queues queries meanwhile: after a database restart,
-      // requests would hang that long. docs/scaling-postgres.md says so.
+      // requests would hang that long. docs/scaling.md (postgresStore) says so.
       backoff: () => 0.2,
     });
     return {
