@@ -42,7 +42,7 @@ export {
   revokeUserSessions,
   type UserSession,
 } from "./src/accounts.ts";
-export type { Session } from "./src/session.ts";
+export type { LoginOptions, Session, SessionRejection } from "./src/session.ts";
 export type {
   SameSite,
   SessionOptions,
