@@ -48,7 +48,7 @@ export {
   revokeUserSessions,
   type UserSession,
 } from "./src/accounts.ts";
-export type { Session } from "./src/session.ts";
+export type { LoginOptions, Session, SessionRejection } from "./src/session.ts";
 export { SESSION_TOKEN_HEADER } from "./src/bearer.ts";
 export type {
   SessionEvent,

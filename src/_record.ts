@@ -15,6 +15,15 @@ export interface SessionState {
   created: number;
   /** Last time a request was seen, ms; the idle timeout counts from it. */
   seen: number;
+  /** When the current token was issued, ms; `renewInterval` counts from
+   * it. Absent: at `created`. */
+  issued?: number;
+  /** This session's own lifetime from `created` (remember me), ms, in place
+   * of both global timeouts; `null` or absent: the global timeouts apply. */
+  life?: number | null;
+  /** When the user last authenticated (login, reauthenticate), ms; absent:
+   * at `created` when there is a user. */
+  auth?: number | null;
   /** The bound user id, or `null`. */
   user: string | null;
   /** The CSRF token, created on first use. */
@@ -61,6 +70,10 @@ export interface SessionRecord extends SessionState {
   readonly https: boolean;
   /** Whether its token travels as a bearer token, not in a cookie. */
   readonly bearer: boolean;
+  /** The idle and absolute timeouts in force when it was last written,
+   * for readers without the options (`listSessions`); `null` in records
+   * from before they were written. */
+  readonly limits: readonly [idle: number, absolute: number] | null;
 }
 
 const encoder = new TextEncoder();
@@ -75,6 +88,7 @@ const strict = new TextDecoder("utf-8", { fatal: true });
 export function encodeRecord(
   state: SessionState,
   https: boolean,
+  limits?: readonly [number, number],
   bearer = false,
 ): Uint8Array {
   const record: Record<string, unknown> = {
@@ -85,6 +99,12 @@ export function encodeRecord(
     https,
     user: state.user,
   };
+  const { issued = state.created, life = null, auth = null } = state;
+  if (issued !== state.created) record.t = issued;
+  if (life !== null) record.l = life;
+  // A login's time is the session's creation: stored only when later.
+  if (auth !== null && auth !== state.created) record.a = auth;
+  if (limits !== undefined) record.lim = limits;
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
@@ -106,6 +126,10 @@ const RECORD_KEYS = new Set([
   "meta",
   "w",
   "bearer",
+  "t",
+  "l",
+  "lim",
+  "a",
 ]);
 
 /** Parses stored bytes; `null` for anything that is not a well-formed record
@@ -133,7 +157,10 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     (r.flash !== undefined && !isObject(r.flash)) ||
     (r.csrf !== undefined && typeof r.csrf !== "string") ||
     (r.meta !== undefined && !isObject(r.meta)) ||
-    !isWrites(r.w) || (r.bearer !== undefined && r.bearer !== true)
+    !isWrites(r.w) || (r.t !== undefined && !isTime(r.t)) ||
+    (r.l !== undefined && !isTime(r.l)) ||
+    (r.a !== undefined && !isTime(r.a)) || !isLimits(r.lim) ||
+    (r.bearer !== undefined && r.bearer !== true)
   ) {
     return null;
   }
@@ -142,6 +169,11 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     flash: new Map(r.flash === undefined ? [] : Object.entries(r.flash)),
     created: r.created,
     seen: r.seen,
+    issued: (r.t as number | undefined) ?? r.created,
+    life: (r.l as number | undefined) ?? null,
+    auth: (r.a as number | undefined) ??
+      (r.user === null ? null : r.created),
+    limits: (r.lim as [number, number] | undefined) ?? null,
     https: r.https,
     bearer: r.bearer === true,
     user: r.user as string | null,
@@ -158,13 +190,21 @@ function isWrites(writes: unknown): boolean {
     (Array.isArray(writes) && writes.every((id) => typeof id === "string"));
 }
 
-/** Whether a record has outlived its idle or absolute timeout at `now`. */
+function isLimits(limits: unknown): boolean {
+  return limits === undefined ||
+    (Array.isArray(limits) && limits.length === 2 && limits.every(isTime));
+}
+
+/** Whether a record has outlived its idle or absolute timeout at `now`,
+ * or its own lifetime when it has one. */
 export function isExpired(
   record: SessionRecord,
   now: number,
   idleTimeout: number,
   absoluteTimeout: number,
 ): boolean {
+  const life = record.life ?? null;
+  if (life !== null) return now - record.created >= life;
   return now - record.seen >= idleTimeout ||
     now - record.created >= absoluteTimeout;
 }

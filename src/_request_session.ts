@@ -8,13 +8,14 @@ import { type Emitter, SILENT } from "./_emit.ts";
 import { assertJson } from "./_json.ts";
 import { rotate, type Rotation } from "./_rotate.ts";
 import { sessionCookies } from "./_session_cookies.ts";
+import { limitSessions } from "./_session_limit.ts";
 import { StoredSession } from "./_stored_session.ts";
 import { isWellFormedToken, newToken } from "./_token.ts";
 import { checkUserId } from "./_user_id.ts";
 import { clone } from "./_values.ts";
 import { MissingSessionValueError } from "./errors.ts";
-import type { ResolvedOptions } from "./options.ts";
-import type { Session } from "./session.ts";
+import { lifetime, type ResolvedOptions } from "./options.ts";
+import type { LoginOptions, Session, SessionRejection } from "./session.ts";
 
 /**
  * One request's session. Created and driven by `withSession`.
@@ -65,16 +66,28 @@ export class RequestSession implements Session<Record<string, unknown>> {
         this.#stored.downgraded(plain.value);
       }
     }
-    if (found.kind !== "one" || !isWellFormedToken(found.value)) {
-      if (found.kind !== "none") {
-        this.#stored.events.emit({
-          type: found.kind === "many" ? "cookie-duplicate" : "cookie-malformed",
-          cookieName: this.#cookieName,
-        });
+    if (found.kind === "none") {
+      // Over HTTPS, a plain-HTTP session cookie alone is the other channel's.
+      if (this.#https && this.#options.httpCookie !== this.#cookieName) {
+        const plain = findCookie(cookieHeader, this.#options.httpCookie);
+        if (plain.kind !== "none") this.#stored.reject("wrong-channel");
       }
       return undefined;
     }
-    if (!this.#https && this.#options.httpsOnly) return undefined;
+    if (found.kind === "many") {
+      this.#stored.reject("duplicate");
+      this.#cookieEvent("cookie-duplicate");
+      return undefined;
+    }
+    if (!isWellFormedToken(found.value)) {
+      this.#stored.reject("malformed");
+      this.#cookieEvent("cookie-malformed");
+      return undefined;
+    }
+    if (!this.#https && this.#options.httpsOnly) {
+      this.#stored.reject("wrong-channel");
+      return undefined;
+    }
     return this.#stored.load(found.value);
   }
 
@@ -82,6 +95,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   get isNew(): boolean {
     return this.#stored.presented === null;
+  }
+
+  get rejected(): SessionRejection | null {
+    return this.#stored.rejected;
   }
 
   get userId(): string | null {
@@ -174,9 +191,11 @@ export class RequestSession implements Session<Record<string, unknown>> {
   async login(
     userId: string,
     metadata?: Record<string, unknown>,
+    options?: LoginOptions,
   ): Promise<void> {
     this.#open("login()");
     checkUserId(userId, "login()");
+    const life = this.#lifeOf(options);
     if (metadata !== undefined) {
       if (
         typeof metadata !== "object" || metadata === null ||
@@ -195,6 +214,80 @@ export class RequestSession implements Session<Record<string, unknown>> {
       meta: metadata === undefined
         ? null
         : clone(metadata) as Record<string, unknown>,
+      life,
+      auth: Date.now(),
+    });
+    const max = this.#options.maxSessionsPerUser;
+    if (max !== undefined) {
+      await limitSessions(
+        this.#stored.io,
+        await this.#stored.io.store(),
+        userId,
+        max,
+      );
+    }
+  }
+
+  #lifeOf(options: LoginOptions | undefined): number | null {
+    if (options === undefined) return null;
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `login() options must be an object such as { remember: true }, got ${
+          String(options)
+        }`,
+      );
+    }
+    const { remember, maxAge } = options;
+    if (remember !== undefined && typeof remember !== "boolean") {
+      throw new TypeError(
+        `login() option remember must be true or false, got ${
+          String(remember)
+        }`,
+      );
+    }
+    if (maxAge !== undefined) {
+      return lifetime(
+        "login() option maxAge",
+        maxAge,
+        0,
+        this.#options.shortest,
+      );
+    }
+    return remember ? this.#options.rememberFor : null;
+  }
+
+  get authenticatedAt(): number | null {
+    this.#used = true;
+    return this.#stored.values.state.user === null
+      ? null
+      : this.#stored.values.state.auth ?? this.#stored.values.state.created;
+  }
+
+  authenticatedWithin(ms: number): boolean {
+    if (typeof ms !== "number" || !(ms >= 0)) {
+      throw new TypeError(
+        `authenticatedWithin() needs a number of milliseconds, got ${
+          String(ms)
+        }`,
+      );
+    }
+    const at = this.authenticatedAt;
+    return at !== null && Date.now() - at <= ms;
+  }
+
+  async reauthenticate(): Promise<void> {
+    if (this.#stored.values.state.user === null) {
+      throw new TypeError(
+        "reauthenticate() needs a signed-in user: call login() instead",
+      );
+    }
+    this.#open("reauthenticate()");
+    this.#writable("");
+    await this.#rotate("rotated", {
+      keep: null,
+      user: undefined,
+      meta: undefined,
+      auth: Date.now(),
     });
   }
 
@@ -205,6 +298,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
       keep: this.#options.persistentFieldsOnLogout,
       user: null,
       meta: null,
+      auth: null,
     });
   }
 
@@ -332,6 +426,10 @@ export class RequestSession implements Session<Record<string, unknown>> {
         `Cannot call ${what} after the response was returned: the new token would need a cookie that response can no longer carry. Call it while handling a request, and have the client make a new request (e.g. reconnect its WebSocket)`,
       );
     }
+  }
+
+  #cookieEvent(type: "cookie-duplicate" | "cookie-malformed"): void {
+    this.#stored.events.emit({ type, cookieName: this.#cookieName });
   }
 
   #writable(key: string): void {

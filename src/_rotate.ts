@@ -9,6 +9,7 @@ import {
   sessionKey,
   userSessionKey,
 } from "./_store_access.ts";
+import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { emptyState, pick, worthStoring } from "./_values.ts";
@@ -24,6 +25,10 @@ export interface Rotation {
   readonly user: string | null | undefined;
   /** Login metadata to record; `undefined` keeps the current one. */
   readonly meta: Record<string, unknown> | null | undefined;
+  /** When the user last authenticated; `undefined` keeps it. */
+  readonly auth?: number | null;
+  /** The session's own lifetime (remember me); `undefined` keeps it. */
+  readonly life?: number | null;
 }
 
 /** New token; old record deleted in the same commit that stores the new one. */
@@ -59,6 +64,14 @@ export async function rotate(
       flash: rotation.user === undefined ? new Map(state.flash) : new Map(),
       created,
       seen: now,
+      issued: now,
+      auth: rotation.auth === undefined ? state.auth ?? null : rotation.auth,
+      // A login sets its own lifetime or none; a logout drops it.
+      life: rotation.life !== undefined
+        ? rotation.life
+        : rotation.user === undefined
+        ? state.life ?? null
+        : null,
       user,
       csrf: null,
       meta: rotation.meta === undefined ? state.meta : rotation.meta,
@@ -81,9 +94,9 @@ export async function rotate(
       sets.push({
         key: newKey,
         value: io.encode(store, next),
-        expireIn: io.expireIn(created, now),
+        expireIn: io.expireIn(next, now),
       });
-      if (user !== null) sets.push(io.indexSet(user, id, created, now));
+      if (user !== null) sets.push(io.indexSet(user, id, next, now));
     }
     // A rotation the store could not record throws with nothing changed
     // here: a failed logout leaves the cookie as it was, so the response
@@ -137,8 +150,10 @@ export async function rotate(
         ...emptyState(now),
         user: rotation.user,
         meta: rotation.meta ?? null,
+        life: rotation.life ?? null,
+        auth: rotation.auth ?? null,
       };
-      await session.create(store);
+      await create(session, options, store);
       return;
     }
     versionstamp = fresh.versionstamp;

@@ -3,6 +3,7 @@
 // version. A commit whose reply was lost is recognised by its write id.
 import { newWriteId, withWrite } from "./_record.ts";
 import { backoff, quietly, sessionKey } from "./_store_access.ts";
+import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { worthStoring } from "./_values.ts";
 import { SessionConflictError } from "./errors.ts";
@@ -21,7 +22,7 @@ export async function saveChanges(
     if (
       worthStoring(session.csrfUnstored ? { ...state, csrf: null } : state)
     ) {
-      await session.create(store);
+      await create(session, options, store);
       session.events.emit({
         type: "created",
         sessionId: session.id!,
@@ -31,7 +32,8 @@ export async function saveChanges(
     session.values.done();
     return;
   }
-  const key = sessionKey(session.id);
+  let id = session.id;
+  let key = sessionKey(id);
   const writeId = newWriteId();
   let state = session.values.state;
   let versionstamp = session.versionstamp;
@@ -55,7 +57,7 @@ export async function saveChanges(
         );
     } catch (error) {
       // The store may have applied the commit and lost its reply.
-      const fresh = await quietly(io.read(store, key));
+      const fresh = await quietly(io.follow(store, id));
       if (
         written === undefined ? fresh !== null : !session.adopt(fresh, writeId)
       ) {
@@ -72,7 +74,7 @@ export async function saveChanges(
     // The conflict may be this very write, applied and then reported as
     // failed (a client's resend after a lost reply fails its own check):
     // look at once, before other writes push it out of the record's list.
-    let fresh = await io.read(store, key);
+    let fresh = await io.follow(store, id);
     if (written !== undefined && session.adopt(fresh, writeId)) return;
     session.events.emit({
       type: "conflict-retried",
@@ -83,7 +85,7 @@ export async function saveChanges(
       throw new SessionConflictError(attempt);
     }
     await backoff(attempt);
-    if (fresh !== null) fresh = await io.read(store, key);
+    if (fresh !== null) fresh = await io.follow(store, id);
     if (fresh === null) {
       // Destroyed, rotated or expired meanwhile: this request's changes
       // are ordered before that, and the session is not brought back.
@@ -91,6 +93,12 @@ export async function saveChanges(
       if (written === undefined) session.emptied();
       else session.reset();
       return;
+    }
+    if (fresh.id !== id) {
+      // Renewed by a parallel request: the same session under a new id.
+      id = fresh.id;
+      key = sessionKey(id);
+      session.retarget(id);
     }
     versionstamp = fresh.versionstamp;
     state = session.values.replay(fresh.record, inPlace);

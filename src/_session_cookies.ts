@@ -18,18 +18,27 @@ export function sessionCookies(
     sameSite: options.sameSite,
   };
   const token = session.token;
+  const { created, life = null } = session.values.state;
+  // A session with its own lifetime (remember me) has a persistent cookie
+  // that ends with it; others follow cookieMaxAge.
+  const age = life !== null
+    ? created + life - Date.now()
+    : options.cookieMaxAge;
   if (
     token !== null &&
     (token !== session.presented ||
-      (session.wrote && options.cookieMaxAge !== undefined))
+      (session.wrote && age !== undefined && !session.forwarded))
   ) {
-    const age = options.cookieMaxAge;
     out.push(
       setCookie(
         cookieName,
         token,
         attributes,
-        age === undefined ? undefined : Math.floor(age / 1000),
+        age === undefined
+          ? undefined
+          : life !== null
+          ? Math.max(1, Math.ceil(age / 1000))
+          : Math.floor(age / 1000),
       ),
     );
   } else if (token === null && session.cleared && session.presented !== null) {

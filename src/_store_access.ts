@@ -8,6 +8,7 @@ import {
   type SessionRecord,
   type SessionState,
 } from "./_record.ts";
+import { decodeForward } from "./_forward.ts";
 import { withTimeout } from "./_timeout.ts";
 import {
   SessionStoreError,
@@ -37,10 +38,19 @@ export function userSessionKey(user: string, id: string): StoreKey {
 /** What an index entry holds: nothing but a marker; the session is the truth. */
 export const INDEX_VALUE: Uint8Array = new TextEncoder().encode('{"v":1}');
 
+/** What a record's deadlines are computed from. */
+type Lifetime = Pick<SessionState, "created" | "life">;
+
 /** A live record read from the store, with its versionstamp. */
 export interface SessionFound {
   readonly record: SessionRecord;
   readonly versionstamp: string;
+}
+
+/** A live session reached from an id, and the id it was found under (a
+ * renewed session's new id when the old one forwards to it). */
+export interface Followed extends SessionFound {
+  readonly id: string;
 }
 
 /** A read after a failed commit: `undefined` when it fails too (the commit's
@@ -87,13 +97,17 @@ export class StoreAccess {
 
   /** Whether a stored record is a live session of this request's channel. */
   usable(record: SessionRecord): boolean {
-    return this.sameChannel(record) &&
-      !isExpired(
-        record,
-        Date.now(),
-        this.#options.idleTimeout,
-        this.#options.absoluteTimeout,
-      );
+    return this.sameChannel(record) && this.alive(record);
+  }
+
+  /** Whether a stored record is a live session, of either channel. */
+  alive(record: SessionRecord): boolean {
+    return !isExpired(
+      record,
+      Date.now(),
+      this.#options.idleTimeout,
+      this.#options.absoluteTimeout,
+    );
   }
 
   async get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
@@ -122,6 +136,29 @@ export class StoreAccess {
     return record !== null && this.usable(record)
       ? { record, versionstamp: entry.versionstamp }
       : null;
+  }
+
+  /**
+   * The live session under `id`, or the one a renewal forwarded `id` to
+   * while its grace window lasts (one hop: a forward never points at a
+   * forward), or `null`.
+   */
+  async follow(store: SessionStore, id: string): Promise<Followed | null> {
+    const entry = await this.get(store, sessionKey(id));
+    if (entry === null) return null;
+    const record = decodeRecord(entry.value);
+    if (record !== null) {
+      return this.usable(record)
+        ? { record, versionstamp: entry.versionstamp, id }
+        : null;
+    }
+    const forward = decodeForward(entry.value);
+    if (
+      forward === null || forward.https !== this.#https ||
+      forward.until <= Date.now()
+    ) return null;
+    const target = await this.read(store, sessionKey(forward.to));
+    return target && { ...target, id: forward.to };
   }
 
   /**
@@ -180,6 +217,7 @@ export class StoreAccess {
     const bytes = encodeRecord(
       state,
       this.#https,
+      [this.#options.idleTimeout, this.#options.absoluteTimeout],
       this.#options.carrier === "bearer",
     );
     if (bytes.byteLength > store.maxValueBytes) {
@@ -189,11 +227,11 @@ export class StoreAccess {
   }
 
   /** The index entry of a signed-in session, living until its hard end. */
-  indexSet(user: string, id: string, created: number, now: number): StoreSet {
+  indexSet(user: string, id: string, state: Lifetime, now: number): StoreSet {
     return {
       key: userSessionKey(user, id),
       value: INDEX_VALUE,
-      expireIn: this.hardEnd(created, now),
+      expireIn: this.hardEnd(state, now),
     };
   }
 
@@ -212,10 +250,10 @@ export class StoreAccess {
     const sets: StoreSet[] = [{
       key,
       value,
-      expireIn: this.expireIn(state.created, now),
+      expireIn: this.expireIn(state, now),
     }];
     if (state.user !== null) {
-      sets.push(this.indexSet(state.user, key[1]!, state.created, now));
+      sets.push(this.indexSet(state.user, key[1]!, state, now));
     }
     return sets;
   }
@@ -226,18 +264,22 @@ export class StoreAccess {
    * (stale entries are removed when found), never fewer. Saves and touches
    * write the entry again with the hard end of the timeouts in force then.
    */
-  hardEnd(created: number, now: number): number {
-    return Math.max(1, created + this.#options.absoluteTimeout - now);
-  }
-
-  /** How long a record written at `now` lives in the store. */
-  expireIn(created: number, now: number): number {
+  hardEnd(state: Lifetime, now: number): number {
     return Math.max(
       1,
-      Math.min(
-        this.#options.idleTimeout,
-        created + this.#options.absoluteTimeout - now,
-      ),
+      state.created + (state.life ?? this.#options.absoluteTimeout) - now,
     );
+  }
+
+  /** How long a record written at `now` lives in the store: to its end,
+   * and `expiredNotice` beyond so a late request learns it expired. */
+  expireIn(state: Lifetime, now: number): number {
+    // A session with a lifetime of its own (remember me) has no shorter
+    // idle timeout: it lasts until its end unless it is ended.
+    const end = this.hardEnd(state, now);
+    return ((state.life ?? null) === null
+      ? Math.min(this.#options.idleTimeout, end)
+      : end) +
+      this.#options.expiredNotice;
   }
 }

@@ -3,7 +3,7 @@
 // save retried with replay, the touch, destroy, and the clean-up of dead or
 // downgraded records. Each commit carries a write id, so a commit the store
 // applied but whose reply was lost is recognised instead of replayed.
-import { decodeRecord, newWriteId, withWrite } from "./_record.ts";
+import { decodeRecord } from "./_record.ts";
 import {
   quietly,
   type SessionFound,
@@ -12,13 +12,15 @@ import {
   userSessionKey,
 } from "./_store_access.ts";
 import { type Emitter, SILENT } from "./_emit.ts";
-import { newToken, tokenId } from "./_token.ts";
+import { tokenId } from "./_token.ts";
+import { decodeForward, type Forward } from "./_forward.ts";
+import { renew } from "./_renew.ts";
 import { saveChanges } from "./_save.ts";
 import { SessionValues } from "./_values.ts";
 import type { SessionState } from "./_record.ts";
-import { SessionConflictError } from "./errors.ts";
 import type { ResolvedOptions } from "./options.ts";
-import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+import type { SessionRejection } from "./session.ts";
+import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
 
 /** One request's session as stored: its token, record and pending values. */
 export class StoredSession {
@@ -42,6 +44,8 @@ export class StoredSession {
   /** Plain-HTTP token presented over HTTPS, to be erased. */
   #downgraded: string | undefined;
   #erasedHttp = false;
+  #forwarded = false;
+  #rejected: SessionRejection | null = null;
   /** A CSRF token handed out without a session, not a reason to create one. */
   csrfUnstored = false;
   /** Where this request's lifecycle events go. */
@@ -58,6 +62,10 @@ export class StoredSession {
     this.events = events;
   }
 
+  /** Whether the request came over HTTPS. */
+  get https(): boolean {
+    return this.#https;
+  }
   get presented(): string | null {
     return this.#presented;
   }
@@ -97,8 +105,12 @@ export class StoredSession {
     const id = tokenId(token);
     const key = sessionKey(id);
     const entry = await this.io.get(store, key);
-    if (entry === null) return;
+    if (entry === null) return this.reject("unknown");
     const record = decodeRecord(entry.value);
+    if (record === null) {
+      const forward = decodeForward(entry.value);
+      if (forward !== null) return this.#loadForwarded(store, token, forward);
+    }
     if (record === null || !this.io.usable(record)) {
       // A record on the other channel is not ours to remove; anything else
       // under this token is dead.
@@ -112,13 +124,68 @@ export class StoredSession {
           });
         }
       }
-      return;
+      return this.reject(
+        record === null
+          ? "unknown"
+          : record.https !== this.#https
+          ? "wrong-channel"
+          : "expired",
+      );
     }
+    this.#loaded(token, id, entry.versionstamp, record);
+  }
+
+  /** An old token of a renewed session, within its grace window. */
+  async #loadForwarded(
+    store: SessionStore,
+    token: string,
+    forward: Forward,
+  ): Promise<void> {
+    // Left for its store expiry: it may still serve parallel requests.
+    if (forward.https !== this.#https) return this.reject("wrong-channel");
+    if (forward.until <= Date.now()) return this.reject("expired");
+    const found = await this.io.read(store, sessionKey(forward.to));
+    if (found === null) return this.reject("unknown");
+    this.#loaded(token, forward.to, found.versionstamp, found.record);
+    this.#forwarded = true;
+  }
+
+  #loaded(
+    token: string,
+    id: string,
+    versionstamp: string,
+    state: SessionState,
+  ): void {
     this.#presented = token;
     this.#token = token;
     this.#id = id;
-    this.#versionstamp = entry.versionstamp;
-    this.values.state = record;
+    this.#versionstamp = versionstamp;
+    this.values.state = state;
+  }
+
+  /** Why the presented cookie did not give a session. */
+  get rejected(): SessionRejection | null {
+    return this.#rejected;
+  }
+
+  /** Records why the presented cookie did not give a session. */
+  reject(reason: SessionRejection): void {
+    this.#rejected = reason;
+  }
+
+  /**
+   * Whether the request reached its session through the old token of a
+   * renewal (its own or a parallel request's): it never issues that token
+   * again, which would overwrite the new cookie in the browser.
+   */
+  get forwarded(): boolean {
+    return this.#forwarded;
+  }
+
+  /** The session was renewed meanwhile: it lives on under `id`. */
+  retarget(id: string): void {
+    this.#id = id;
+    this.#forwarded = true;
   }
 
   /**
@@ -129,23 +196,38 @@ export class StoredSession {
     const inPlace = this.values.changedInPlace();
     const write = this.values.pending || inPlace.length > 0 ||
       this.values.forced;
+    const now = Date.now();
+    const renewal = this.#renewalDue(now);
     const touch = !write && this.#id !== null &&
-      Date.now() - this.values.state.seen >= this.#options.touchInterval;
+      now - this.values.state.seen >= this.#options.touchInterval;
     if (
-      !write && !touch && this.#stale === undefined &&
+      !write && !touch && !renewal && this.#stale === undefined &&
       this.#downgraded === undefined
     ) {
       return undefined; // the common read-only request: no promise at all
     }
-    return this.#save(write, touch, inPlace);
+    return this.#save(write, touch, renewal, inPlace);
+  }
+
+  /** Whether the token this request presented is due for renewal. */
+  #renewalDue(now: number): boolean {
+    const interval = this.#options.renewInterval;
+    return interval !== undefined && this.#id !== null && !this.#forwarded &&
+      this.#token === this.#presented &&
+      now - (this.values.state.issued ?? this.values.state.created) >= interval;
   }
 
   async #save(
     write: boolean,
     touch: boolean,
+    renewal: boolean,
     inPlace: readonly string[],
   ): Promise<void> {
-    if (write) await saveChanges(this, this.#options, inPlace);
+    // A renewal that lost a race to a parallel write or renewal saves the
+    // changes as usual (following the parallel renewal's forward).
+    if (renewal && await renew(this, this.#options)) {
+      // Saved with the renewal.
+    } else if (write) await saveChanges(this, this.#options, inPlace);
     else if (touch) await this.#touch();
     if (this.#stale !== undefined) await this.#removeStale();
     if (this.#downgraded !== undefined) {
@@ -171,48 +253,6 @@ export class StoredSession {
       });
     }
     this.end();
-  }
-
-  /** Stores a session that does not exist yet under a new token. */
-  async create(store: SessionStore): Promise<void> {
-    const writeId = newWriteId();
-    for (let attempt = 1;; attempt++) {
-      const token = newToken();
-      const id = tokenId(token);
-      const key = sessionKey(id);
-      const now = Date.now();
-      const state = withWrite(
-        { ...this.values.state, created: now, seen: now, writes: [] },
-        writeId,
-      );
-      const checks: StoreCheck[] = [{ key, versionstamp: null }];
-      const deletes: StoreKey[] = [];
-      const sets: StoreSet[] = [{
-        key,
-        value: this.io.encode(store, state),
-        expireIn: this.io.expireIn(now, now),
-      }];
-      if (state.user !== null) {
-        sets.push(this.io.indexSet(state.user, id, now, now));
-      }
-      this.dropStale(checks, deletes);
-      const result = await this.io.commitOrFind(
-        store,
-        { checks, sets, deletes },
-        key,
-        writeId,
-      );
-      if (result !== null) {
-        this.settle(token, result, state, writeId);
-        return;
-      }
-      // Only a stale record changing under us can fail this: forget it.
-      this.#stale = undefined;
-      this.events.emit({ type: "conflict-retried", sessionId: null, attempt });
-      if (attempt >= this.#options.maxAttempts) {
-        throw new SessionConflictError(attempt);
-      }
-    }
   }
 
   /** Takes the session stored under a new `token` as this request's. */

@@ -28,7 +28,9 @@ export interface UserSession {
   readonly metadata: Record<string, unknown> | null;
 }
 
-/** Options of {@link listSessions}: the timeouts `withSession` uses. */
+/** Options of {@link listSessions}: the timeouts `withSession` uses. Not
+ * needed: every session records the timeouts it was saved under (and a
+ * remembered one its own lifetime); given, they override those. */
 export interface ListSessionsOptions {
   /**
    * The `idleTimeout` given to `withSession`.
@@ -70,7 +72,8 @@ const BATCH = 100;
  *
  * @param store The store given to `withSession`.
  * @param userId The user id passed to `login`.
- * @param options The timeouts given to `withSession`, to judge expiry.
+ * @param options Optional: timeouts to judge expiry by instead of those each
+ * session was saved under.
  * @returns The live sessions, without tokens.
  *
  * @example A "your devices" page
@@ -94,8 +97,8 @@ export async function listSessions(
   options: ListSessionsOptions = {},
 ): Promise<UserSession[]> {
   checkUserId(userId, "listSessions()");
-  const idle = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-  const absolute = options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT;
+  const given = options.idleTimeout !== undefined ||
+    options.absoluteTimeout !== undefined;
   const now = Date.now();
   const live: UserSession[] = [];
   for (const entry of await indexEntries(store, userId)) {
@@ -106,6 +109,14 @@ export async function listSessions(
       // Expired by the given timeouts: not shown, but the entry stays. The
       // timeouts are the caller's word, not the session's, and an entry
       // removed here could never be reached by revokeUserSessions() again.
+      // Without them, each record's own: the timeouts withSession wrote it
+      // under, or its own lifetime (remember me).
+      const [idle, absolute] = given || record.limits === null
+        ? [
+          options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+          options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT,
+        ]
+        : record.limits;
       if (isExpired(record, now, idle, absolute)) continue;
     } else {
       // A stale index entry: its session is gone (or is not this user's).

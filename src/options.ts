@@ -82,6 +82,54 @@ export interface SessionOptions {
    */
   cookieMaxAge?: number;
   /**
+   * Renew the token of a session this long after it was issued (OWASP's
+   * renewal timeout): the next request gets a new token, same session.
+   * Requests the browser sent in parallel with the old token reach the same
+   * session through it for `renewGrace`, then it is dead. Absent: tokens
+   * change only on login, logout and `regenerate()`. From 1 second (less
+   * with `allowShortTimeouts`) to `absoluteTimeout`.
+   *
+   * @default {undefined}
+   */
+  renewInterval?: number;
+  /**
+   * How long the old token of a renewed session is still honoured, for
+   * requests already on their way. From 1 second (less with
+   * `allowShortTimeouts`) to 10 minutes.
+   *
+   * @default {30_000} (30 seconds)
+   */
+  renewGrace?: number;
+  /**
+   * The lifetime of a session logged in with `login(user, metadata, {
+   * remember: true })`: its cookie's `Max-Age` and its only timeout. From 1
+   * second (less with `allowShortTimeouts`) to 400 days.
+   *
+   * @default {2_592_000_000} (30 days)
+   */
+  rememberFor?: number;
+  /**
+   * How many sessions one user may have at once. A login beyond it ends
+   * the user's oldest sessions (by login time), found through the per-user
+   * index, never by scanning the store. Racing logins agree on the order,
+   * so the newest `maxSessionsPerUser` remain. Absent: no limit. An integer
+   * from 1 to 10,000.
+   *
+   * @default {undefined}
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * How long the store keeps a session past its end (idle or absolute
+   * timeout), dead but recognisable, so that a request presenting its
+   * cookie gets `session.rejected === "expired"` rather than `"unknown"`.
+   * The record is never loaded again; the first request that sees it
+   * removes it. Costs store space for sessions abandoned within that time.
+   * At most `idleTimeout`.
+   *
+   * @default {0}
+   */
+  expiredNotice?: number;
+  /**
    * Accept `idleTimeout` and `absoluteTimeout` under one second. Durations
    * are milliseconds, so a sub-second timeout is almost always seconds typed
    * as milliseconds (`idleTimeout: 1800` for half an hour) and is refused
@@ -252,6 +300,13 @@ export interface ResolvedOptions {
   readonly absoluteTimeout: number;
   readonly touchInterval: number;
   readonly cookieMaxAge: number | undefined;
+  readonly renewInterval: number | undefined;
+  readonly renewGrace: number;
+  readonly expiredNotice: number;
+  readonly rememberFor: number;
+  readonly maxSessionsPerUser: number | undefined;
+  /** The shortest duration accepted (1 ms with allowShortTimeouts). */
+  readonly shortest: number;
   readonly sameSite: SameSite;
   readonly httpsOnly: boolean;
   readonly persistentFieldsOnLogin: readonly string[];
@@ -380,6 +435,49 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `carrier must be "cookie" or "bearer", got ${JSON.stringify(carrier)}`,
     );
   }
+  const renewInterval = options.renewInterval === undefined
+    ? undefined
+    : duration(
+      "renewInterval",
+      options.renewInterval,
+      0,
+      absoluteTimeout,
+      shortest,
+      shortest === SHORTEST_TIMEOUT,
+    );
+  const renewGrace = duration(
+    "renewGrace",
+    options.renewGrace,
+    30_000,
+    600_000,
+    shortest,
+    shortest === SHORTEST_TIMEOUT,
+  );
+  const expiredNotice = duration(
+    "expiredNotice",
+    options.expiredNotice,
+    0,
+    idleTimeout,
+    0,
+  );
+  const rememberFor = lifetime(
+    "rememberFor",
+    options.rememberFor,
+    30 * DAY,
+    shortest,
+  );
+  const maxSessionsPerUser = options.maxSessionsPerUser;
+  if (
+    maxSessionsPerUser !== undefined &&
+    (!Number.isSafeInteger(maxSessionsPerUser) || maxSessionsPerUser < 1 ||
+      maxSessionsPerUser > 10_000)
+  ) {
+    throw new RangeError(
+      `maxSessionsPerUser must be an integer from 1 to 10000, got ${
+        String(maxSessionsPerUser)
+      }`,
+    );
+  }
   const sameSite = options.sameSite ?? "Lax";
   if (sameSite !== "Strict" && sameSite !== "Lax" && sameSite !== "None") {
     throw new TypeError(
@@ -433,6 +531,12 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     absoluteTimeout,
     touchInterval,
     cookieMaxAge,
+    renewInterval,
+    renewGrace,
+    expiredNotice,
+    rememberFor,
+    maxSessionsPerUser,
+    shortest,
     sameSite,
     httpsOnly,
     persistentFieldsOnLogin: fields(
@@ -481,6 +585,24 @@ function duration(
     );
   }
   return value;
+}
+
+/** A session's own lifetime: it becomes a cookie's Max-Age, so at most the
+ * browsers' 400 days. */
+export function lifetime(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  shortest: number,
+): number {
+  return duration(
+    name,
+    value,
+    fallback,
+    MAX_COOKIE_AGE,
+    shortest,
+    shortest === SHORTEST_TIMEOUT,
+  );
 }
 
 function trustedProxies(

@@ -5,6 +5,49 @@
  */
 
 /**
+ * Why a request that presented a session cookie has no session:
+ * - `"expired"`: its session outlived `idleTimeout` or `absoluteTimeout`
+ *   (or, for the old token of a renewed session, its `renewGrace`) and
+ *   the store still held it;
+ * - `"unknown"`: no session has that token (never issued, logged out,
+ *   revoked, destroyed, or expired and already removed by the store);
+ * - `"wrong-channel"`: the cookie belongs to the other channel (an HTTPS
+ *   session presented over plain HTTP or the reverse, or any cookie over
+ *   plain HTTP with `httpsOnly`);
+ * - `"malformed"`: the cookie's value is not a tessera token;
+ * - `"duplicate"`: the request carried more than one cookie of the name
+ *   (one may be planted by a sibling subdomain), so none is used.
+ */
+export type SessionRejection =
+  | "expired"
+  | "unknown"
+  | "wrong-channel"
+  | "malformed"
+  | "duplicate";
+
+/** Options of {@link Session.login}. */
+export interface LoginOptions {
+  /**
+   * Keep the user signed in across browser restarts for `rememberFor` (an
+   * option of `withSession`, 30 days by default): a persistent cookie with
+   * `Max-Age`, and that lifetime as the session's only timeout in place of
+   * `idleTimeout` and `absoluteTimeout`. Other sessions keep
+   * browser-session cookies and the global timeouts.
+   *
+   * @default {false}
+   */
+  remember?: boolean;
+  /**
+   * The session's own lifetime in milliseconds, as `remember` gives but of
+   * this length; from 1 second (less with `allowShortTimeouts`) to 400 days.
+   * Overrides `remember`.
+   *
+   * @default {undefined}
+   */
+  maxAge?: number;
+}
+
+/**
  * The session of one request. Values are read synchronously from what was
  * loaded before the handler ran; changes are saved with a compare-and-swap
  * after the handler returns, before the response is sent.
@@ -93,6 +136,28 @@ export interface Session<T extends object = Record<string, unknown>> {
   markChanged(): void;
   /** `true` when the request came without a stored session. */
   readonly isNew: boolean;
+  /**
+   * Why the session cookie the request presented was not honoured, or
+   * `null` (no cookie, or a live session). Lets an app tell a visitor whose
+   * session ran out ("your session expired, please sign in again") from a
+   * first visit.
+   *
+   * @example A session-expired message
+   * ```ts
+   * import { getSession, memoryStore, withSession } from "@tessera/session";
+   *
+   * const app = withSession((req) => {
+   *   const session = getSession(req);
+   *   if (session.rejected === "expired") {
+   *     return new Response("Your session expired, please sign in again.");
+   *   }
+   *   return new Response(session.userId ?? "anonymous");
+   * }, { store: memoryStore() });
+   * const res = await app(new Request("http://localhost/"));
+   * console.log(await res.text()); // "anonymous"
+   * ```
+   */
+  readonly rejected: SessionRejection | null;
   /** The user bound by {@link Session.login}, or `null`. */
   readonly userId: string | null;
   /**
@@ -102,9 +167,67 @@ export interface Session<T extends object = Record<string, unknown>> {
    * @param userId The user's id.
    * @param metadata JSON the application records about this login (e.g. a
    * device summary), shown by `listSessions`.
+   * @param options `remember` or `maxAge`: a session that outlives the
+   * browser (see {@link LoginOptions}).
    * @returns When the new session is stored.
+   *
+   * @example Remember me
+   * ```ts
+   * import { getSession, memoryStore, withSession } from "@tessera/session";
+   *
+   * const app = withSession(async (req) => {
+   *   const form = new URL(req.url).searchParams;
+   *   await getSession(req).login("ada", undefined, {
+   *     remember: form.get("remember") === "on",
+   *   });
+   *   return new Response("signed in");
+   * }, { store: memoryStore() });
+   * const res = await app(new Request("http://localhost/?remember=on"));
+   * console.log(res.headers.get("set-cookie")); // "session=…; Max-Age=2592000; …"
+   * ```
    */
-  login(userId: string, metadata?: Record<string, unknown>): Promise<void>;
+  login(
+    userId: string,
+    metadata?: Record<string, unknown>,
+    options?: LoginOptions,
+  ): Promise<void>;
+  /**
+   * When the user last proved who they are: the time of `login()` or
+   * `reauthenticate()`, ms since the epoch; `null` without a user.
+   */
+  readonly authenticatedAt: number | null;
+  /**
+   * Whether the user logged in or re-authenticated within the last `ms`
+   * milliseconds, for sensitive actions (ASVS 3.7.1).
+   *
+   * @param ms How recent the authentication must be.
+   * @returns `false` without a user.
+   *
+   * @example Asking for the password again before a sensitive change
+   * ```ts
+   * import { getSession, memoryStore, withSession } from "@tessera/session";
+   *
+   * const app = withSession((req) => {
+   *   const session = getSession(req);
+   *   if (!session.authenticatedWithin(5 * 60_000)) {
+   *     return Response.redirect(new URL("/confirm-password", req.url), 303);
+   *   }
+   *   return new Response("email changed");
+   * }, { store: memoryStore() });
+   * console.log((await app(new Request("http://localhost/email"))).status); // 303
+   * ```
+   */
+  authenticatedWithin(ms: number): boolean;
+  /**
+   * Records that the signed-in user proved who they are again (e.g.
+   * re-entered their password): a new token, every value, the user and the
+   * session's age kept, `authenticatedAt` set to now. Saved before the
+   * promise resolves.
+   *
+   * @returns When the change is stored.
+   * @throws {TypeError} when no user is signed in.
+   */
+  reauthenticate(): Promise<void>;
   /**
    * Unbinds the user: a new token keeping only `persistentFieldsOnLogout`,
    * or no session at all when none of them is set.

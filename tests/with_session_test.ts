@@ -352,7 +352,9 @@ for (const fixture of STORES) {
             (req) => (req.method === "POST" ? setter("a", 1) : reader)(req),
             {
               store: inner,
-              idleTimeout: 40,
+              // Long enough that a stalled machine cannot idle it out
+              // between the two first requests.
+              idleTimeout: 300,
               allowShortTimeouts: true,
               touchInterval: 0,
             },
@@ -363,7 +365,7 @@ for (const fixture of STORES) {
           await (await browser.fetch("http://localhost/")).json(),
           { keys: ["a"] },
         );
-        await sleep(60);
+        await sleep(450);
         assert.deepEqual(
           await (await browser.fetch("http://localhost/")).json(),
           { keys: [] },
