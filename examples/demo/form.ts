@@ -18,6 +18,22 @@ export function csrfField(session: Pick<Session, "csrfToken">): Html {
 }
 
 /**
+ * The posted form, or `undefined` when the body is not one.
+ *
+ * @param request The request.
+ * @returns Its form fields.
+ */
+export async function readForm(
+  request: Request,
+): Promise<FormData | undefined> {
+  try {
+    return await request.formData();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Reads one text field of a submitted form.
  *
  * @param request A POST with a form body.
@@ -30,12 +46,6 @@ export async function readField(
   request: Request,
   name: string,
 ): Promise<string | undefined> {
-  let form: FormData;
-  try {
-    form = await request.formData();
-  } catch {
-    return undefined;
-  }
-  const value = form.get(name);
+  const value = (await readForm(request))?.get(name);
   return typeof value === "string" ? value : undefined;
 }

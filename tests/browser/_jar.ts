@@ -16,6 +16,8 @@ export interface JarCookie {
   readonly sameSite?: "Strict" | "Lax" | "None";
   /** `true` for a browser-session cookie (no `Max-Age` or `Expires`). */
   readonly session: boolean;
+  /** When it expires, seconds since the epoch; -1 for a session cookie. */
+  readonly expires: number;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { PageContext } from "../context.ts";
 import { deviceSummary, type LoginMetadata } from "../device.ts";
-import { csrfField, readField } from "../form.ts";
+import { csrfField, readForm } from "../form.ts";
 import { html } from "../html.ts";
 import { messages, t } from "../i18n.ts";
 import { renderPage } from "../layout.ts";
@@ -46,6 +46,10 @@ export function loginForm(context: PageContext): Response {
           <legend>Demo user (no password: this demo authenticates nobody)</legend>
           ${users}
         </fieldset>
+        <label>
+          <input type="checkbox" name="remember" value="on">
+          Remember me on this device
+        </label>
         <button type="submit">${t(language, "login")}</button>
       </form>
       <p>
@@ -61,6 +65,12 @@ export function loginForm(context: PageContext): Response {
         <a href="/devices">${t(language, "devices")}</a>, and leaves a message
         for the next page with <code>session.flash()</code>.
       </p>
+      <p>
+        "Remember me" calls <code>session.login(user, metadata, { remember:
+        true })</code>: that session gets a persistent cookie (<code>Max-Age</code>)
+        and its own, longer lifetime; without it the cookie ends with the
+        browser session.
+      </p>
     `,
   );
 }
@@ -72,7 +82,8 @@ export function loginForm(context: PageContext): Response {
  * @returns A redirect to the start page, which welcomes the user.
  */
 export async function login(context: PageContext): Promise<Response> {
-  const user = await readField(context.request, "user");
+  const form = await readForm(context.request);
+  const user = form?.get("user");
   if (!isDemoUser(user)) {
     return problem(400, `Unknown user: pick one of ${DEMO_USERS.join(", ")}`);
   }
@@ -80,7 +91,9 @@ export async function login(context: PageContext): Promise<Response> {
     device: deviceSummary(context.request.headers.get("user-agent")),
   };
   // Recorded with the session, for the devices page to show.
-  await context.session.login(user, metadata);
+  await context.session.login(user, metadata, {
+    remember: form?.get("remember") === "on",
+  });
   // After login(): it started a new session, which must carry the message.
   setNotice(context.session, messages(context.language).welcome(user));
   return seeOther("/");
