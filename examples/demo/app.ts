@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { getSession, type SessionStore, withSession } from "@tessera/session";
+import {
+  getSession,
+  type SessionOptions,
+  type SessionStore,
+  withSession,
+} from "@tessera/session";
 import type { NavEntry, PageContext } from "./context.ts";
-import { isLanguage } from "./i18n.ts";
+import { isLanguage, messages } from "./i18n.ts";
 import { takeNotice } from "./notice.ts";
 import { problem } from "./responses.ts";
 import { ROUTES } from "./routes.ts";
@@ -28,7 +33,18 @@ export interface DemoAppOptions {
    * listen, which with port 0 is after the app was built.
    */
   readonly ports: Readonly<ChannelPorts>;
+  /**
+   * Session timeouts instead of the defaults (the browser tests let a
+   * session expire in seconds).
+   */
+  readonly timeouts?: DemoTimeouts;
 }
+
+/** The session timeouts the demo can be started with. */
+export type DemoTimeouts = Pick<
+  SessionOptions,
+  "idleTimeout" | "absoluteTimeout" | "allowShortTimeouts"
+>;
 
 const STYLE = new URL("./static/style.css", import.meta.url);
 
@@ -63,7 +79,7 @@ export async function createApp(
     const session = getSession<DemoData>(request);
     // Pages are the GET routes; a POST only redirects, and must not swallow
     // a message meant for the page after it.
-    const notice = request.method === "GET" ? takeNotice(session) : undefined;
+    let notice = request.method === "GET" ? takeNotice(session) : undefined;
     if (
       notice !== undefined && session.userId === null &&
       session.keys().length === 0
@@ -74,6 +90,12 @@ export async function createApp(
       await session.destroy();
     }
     const stored = session.get("language");
+    if (notice === undefined && session.rejected === "expired") {
+      // The cookie named a session that ended by itself: say so, rather
+      // than silently showing a signed-out page (expiredNotice, below).
+      // The session is gone, so this visit's language is the default.
+      notice = messages("en").sessionExpired;
+    }
     const https = url.protocol === "https:";
     const context: PageContext = {
       request,
@@ -90,6 +112,16 @@ export async function createApp(
   }, {
     store: options.store,
     cookieName: COOKIE_NAME,
+    ...options.timeouts,
+    // Ended sessions stay recognisable for this long, so a visitor coming
+    // back after the idle timeout reads "your session expired" (at most
+    // idleTimeout). Deno KV collects expired records lazily anyway; on
+    // --redis they would vanish at their deadline without this.
+    expiredNotice: Math.min(
+      options.timeouts?.idleTimeout ?? 3_600_000,
+      options.timeouts?.absoluteTimeout ?? 3_600_000,
+      3_600_000,
+    ),
     // Every form carries session.csrfToken() (form.ts): posts without it,
     // or from another site, are refused with 403 before a page runs.
     csrf: true,

@@ -84,6 +84,7 @@ const EN = {
   // One-shot messages, left with session.flash() before a redirect.
   welcome: (user: string) => `Welcome, ${user}`,
   signedOut: "You are signed out",
+  sessionExpired: "Your session expired. Please sign in again.",
   deviceSignedOut: (device: string) => `${device} signed out`,
   alreadySignedOut: "That device was already signed out",
   noOtherSignedOut: "No other device was signed in",
@@ -127,6 +128,8 @@ const MESSAGES: Readonly<Record<Language, Messages>> = {
   de: {
     welcome: (user) => `Willkommen, ${user}`,
     signedOut: "Sie sind abgemeldet",
+    sessionExpired:
+      "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
     deviceSignedOut: (device) => `${device} abgemeldet`,
     alreadySignedOut: "Dieses Gerät war schon abgemeldet",
     noOtherSignedOut: "Kein anderes Gerät war angemeldet",
@@ -165,6 +168,7 @@ const MESSAGES: Readonly<Record<Language, Messages>> = {
   fr: {
     welcome: (user) => `Bienvenue, ${user}`,
     signedOut: "Vous êtes déconnecté",
+    sessionExpired: "Votre session a expiré. Veuillez vous reconnecter.",
     deviceSignedOut: (device) => `${device} déconnecté`,
     alreadySignedOut: "Cet appareil était déjà déconnecté",
     noOtherSignedOut: "Aucun autre appareil n’était connecté",

@@ -6,7 +6,7 @@
  */
 import { kvStore, redisStore, type SessionStore } from "@tessera/session";
 import { createClient } from "redis";
-import { type ChannelPorts, createApp } from "./app.ts";
+import { type ChannelPorts, createApp, type DemoTimeouts } from "./app.ts";
 import type { Certificate } from "./tls.ts";
 
 /** Options of {@link startDemo}. */
@@ -21,6 +21,8 @@ export interface DemoServerOptions {
   readonly httpPort: number;
   /** Serve HTTPS too, on this port (0 picks one) with this certificate. */
   readonly https?: { readonly port: number; readonly certificate: Certificate };
+  /** Session timeouts instead of the defaults (for the browser tests). */
+  readonly timeouts?: DemoTimeouts;
 }
 
 /** A running demo. */
@@ -44,7 +46,7 @@ export async function startDemo(
   const ports: ChannelPorts = {};
   const servers: Deno.HttpServer[] = [];
   try {
-    const app = await createApp({ store, ports });
+    const app = await createApp({ store, ports, timeouts: options.timeouts });
     const http = Deno.serve({
       hostname: options.hostname,
       port: options.httpPort,

@@ -1,6 +1,7 @@
 // The demo app under test: HTTP and HTTPS on free ports, sessions in a Deno
 // KV file of its own, exactly as `deno task demo` runs it.
 import { join } from "node:path";
+import type { DemoTimeouts } from "../../examples/demo/app.ts";
 import { startDemo } from "../../examples/demo/server.ts";
 import {
   type Certificate,
@@ -40,7 +41,9 @@ function testCertificate(): Promise<Certificate> {
 }
 
 /** Starts the demo on free ports of 127.0.0.1, with an empty database. */
-export async function startTestDemo(): Promise<TestDemo> {
+export async function startTestDemo(
+  timeouts?: DemoTimeouts,
+): Promise<TestDemo> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-demo-" });
   try {
     const demo = await startDemo({
@@ -48,6 +51,7 @@ export async function startTestDemo(): Promise<TestDemo> {
       hostname: "127.0.0.1",
       httpPort: 0,
       https: { port: 0, certificate: await testCertificate() },
+      timeouts,
     });
     return {
       url(scheme, path, host = SITE) {

@@ -2,6 +2,7 @@
 // the end, and everything stopped afterwards whatever happened.
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./_chromium.ts";
+import type { DemoTimeouts } from "../../examples/demo/app.ts";
 import { startTestDemo, type TestDemo } from "./_demo.ts";
 
 /** What a browser test works with. */
@@ -18,6 +19,8 @@ export interface BrowserTestName {
   readonly name: string;
   /** The screenshot's file name, without `.png`. */
   readonly screenshot: string;
+  /** Session timeouts for the demo instead of its defaults. */
+  readonly timeouts?: DemoTimeouts;
 }
 
 const SCREENSHOTS = new URL("./screenshots/", import.meta.url);
@@ -35,7 +38,7 @@ export function browserTest(
   fn: (fixture: BrowserFixture) => Promise<void>,
 ): void {
   Deno.test(test.name, async () => {
-    const demo = await startTestDemo();
+    const demo = await startTestDemo(test.timeouts);
     try {
       await withChromium(async (context) => {
         const page = context.pages()[0] ?? await context.newPage();
