@@ -6,7 +6,7 @@ import { sessionKey } from "./_store_access.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { SessionConflictError } from "./errors.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
 
 /** Stores a session that does not exist yet under a new token. */

@@ -10,7 +10,7 @@ import { sessionKey, userSessionKey } from "./_store_access.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { worthStoring } from "./_values.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { StoreKey, StoreSet } from "./store.ts";
 
 /**

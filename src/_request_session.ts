@@ -14,7 +14,8 @@ import { isWellFormedToken, newToken } from "./_token.ts";
 import { checkUserId } from "./_user_id.ts";
 import { clone } from "./_values.ts";
 import { MissingSessionValueError } from "./errors.ts";
-import { lifetime, type ResolvedOptions } from "./options.ts";
+import { lifetime } from "./_option_checks.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { LoginOptions, Session, SessionRejection } from "./session.ts";
 
 /**

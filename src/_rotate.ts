@@ -14,7 +14,7 @@ import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { emptyState, pick, worthStoring } from "./_values.ts";
 import { SessionConflictError } from "./errors.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { StoreCheck, StoreKey, StoreSet } from "./store.ts";
 
 /** What a rotation keeps and changes. */

@@ -7,7 +7,7 @@ import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import { worthStoring } from "./_values.ts";
 import { SessionConflictError } from "./errors.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 
 /** Saves the pending operations: one compare-and-swap, retried on conflict. */
 export async function saveChanges(

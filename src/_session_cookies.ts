@@ -3,7 +3,7 @@
 // plain-HTTP cookie erased over HTTPS.
 import { clearCookie, type CookieAttributes, setCookie } from "./_cookie.ts";
 import type { StoredSession } from "./_stored_session.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 
 /** The `Set-Cookie` values for `session` after its save. */
 export function sessionCookies(

@@ -15,7 +15,7 @@ import {
   SessionStoreTimeoutError,
   SessionTooLargeError,
 } from "./errors.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type {
   SessionStore,
   StoreCheck,

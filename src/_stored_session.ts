@@ -18,7 +18,7 @@ import { renew } from "./_renew.ts";
 import { saveChanges } from "./_save.ts";
 import { SessionValues } from "./_values.ts";
 import type { SessionState } from "./_record.ts";
-import type { ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { SessionRejection } from "./session.ts";
 import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
 

@@ -10,7 +10,10 @@ import { SessionStoreError } from "./errors.ts";
 import { Emitter, SILENT } from "./_emit.ts";
 import type { SessionEventListener } from "./events.ts";
 import { checkUserId } from "./_user_id.ts";
-import { DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT } from "./options.ts";
+import {
+  DEFAULT_ABSOLUTE_TIMEOUT,
+  DEFAULT_IDLE_TIMEOUT,
+} from "./_resolve_options.ts";
 import { sessionKey, userSessionKey } from "./_store_access.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
 

@@ -3,11 +3,8 @@
  *
  * @module
  */
-import {
-  type ResolvedOptions,
-  resolveOptions,
-  type SessionOptions,
-} from "./options.ts";
+import type { SessionOptions } from "./options.ts";
+import { type ResolvedOptions, resolveOptions } from "./_resolve_options.ts";
 import { checkCsrf, isUnsafeMethod } from "./csrf.ts";
 import { SessionConflictError, SessionStoreError } from "./errors.ts";
 import { Emitter, SILENT } from "./_emit.ts";
