@@ -13,7 +13,13 @@
  */
 import { createHash } from "node:crypto";
 import process from "node:process";
-import type { BuildContext, Built, Row, Service } from "./_rows.ts";
+import {
+  type BuildContext,
+  type Built,
+  rawCookie,
+  type Row,
+  type Service,
+} from "./_rows.ts";
 import { startPostgres } from "../tests/_postgres_server.ts";
 
 /** Connections in the pg pool of every Postgres row. */
@@ -184,14 +190,4 @@ function hex(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
   return out;
-}
-
-/** The value of the `session` cookie, hand-parsed as a raw server would. */
-function rawCookie(request: Request): string | null {
-  const header = request.headers.get("cookie");
-  if (header === null) return null;
-  const start = header.indexOf("session=");
-  if (start === -1) return null;
-  const end = header.indexOf(";", start);
-  return header.slice(start + 8, end === -1 ? undefined : end);
 }

@@ -280,3 +280,13 @@ export async function pluginModules(
   }
   return out;
 }
+
+/** The value of the `session` cookie, hand-parsed as a raw server would. */
+export function rawCookie(request: Request): string | null {
+  const header = request.headers.get("cookie");
+  if (header === null) return null;
+  const start = header.indexOf("session=");
+  if (start === -1) return null;
+  const end = header.indexOf(";", start);
+  return header.slice(start + 8, end === -1 ? undefined : end);
+}

@@ -38,6 +38,7 @@
  *
  * @module
  */
+import { jsonLine } from "./_json_line.ts";
 import { barChart, type BarGroup, lineChart } from "./_chart.ts";
 import {
   measureRedisMemory,
@@ -541,18 +542,6 @@ function cpuShare(result: Result): number | undefined {
     : result.cpu / result.load.seconds;
 }
 
-async function jsonLine(cmd: string[]): Promise<unknown> {
-  const out = await new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    cwd: rootPath,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) return undefined;
-  const text = new TextDecoder().decode(out.stdout).trim();
-  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
-}
-
 async function measureMemory(): Promise<
   | {
     perSession: number;
@@ -567,7 +556,7 @@ async function measureMemory(): Promise<
     "run",
     "--v8-flags=--expose-gc",
     `${rootPath}bench/memory.ts`,
-  ]) as Awaited<ReturnType<typeof measureMemory>>;
+  ], rootPath) as Awaited<ReturnType<typeof measureMemory>>;
 }
 
 interface AccountsFigure {
@@ -588,7 +577,7 @@ async function measureAccounts(): Promise<
       "--allow-write",
       `${rootPath}bench/accounts_growth.ts`,
       dir,
-    ]) as Awaited<ReturnType<typeof measureAccounts>>;
+    ], rootPath) as Awaited<ReturnType<typeof measureAccounts>>;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

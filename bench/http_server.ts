@@ -24,7 +24,13 @@
  */
 import { createHash } from "node:crypto";
 import process from "node:process";
-import type { BuildContext, Built, Handler, RowModule } from "./_rows.ts";
+import {
+  type BuildContext,
+  type Built,
+  type Handler,
+  rawCookie,
+  type RowModule,
+} from "./_rows.ts";
 import {
   anonymousFloor,
   type FloorKv,
@@ -140,16 +146,6 @@ function kvKey(id: string): string[] {
 
 function tokenId(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
-}
-
-/** The value of the `session` cookie, hand-parsed as a raw server would. */
-function rawCookie(request: Request): string | null {
-  const header = request.headers.get("cookie");
-  if (header === null) return null;
-  const start = header.indexOf("session=");
-  if (start === -1) return null;
-  const end = header.indexOf(";", start);
-  return header.slice(start + 8, end === -1 ? undefined : end);
 }
 
 const encoder = new TextEncoder();

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { getSession, kvStore, withSession } from "../mod.ts";
-import { sessionData } from "./_session_data.ts";
+import { kvStore } from "../mod.ts";
+import { sessionWriter } from "./_session_data.ts";
 
 const SESSIONS = 100_000;
 const PARALLEL = 64;
@@ -19,14 +19,7 @@ const dir = await Deno.makeTempDir({ prefix: "tessera-kv-size-" });
 try {
   const path = `${dir}/sessions.db`;
   const kv = await Deno.openKv(path);
-  const app = withSession((req) => {
-    const session = getSession<ReturnType<typeof sessionData>>(req);
-    const values = sessionData(Number(new URL(req.url).searchParams.get("i")));
-    for (const [key, value] of Object.entries(values)) {
-      session.set(key as keyof typeof values, value as never);
-    }
-    return new Response(null, { status: 204 });
-  }, { store: kvStore(kv) });
+  const app = sessionWriter(kvStore(kv));
   for (let start = 0; start < SESSIONS; start += PARALLEL) {
     await Promise.all(
       Array.from(

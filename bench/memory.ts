@@ -7,13 +7,8 @@
  *
  * @module
  */
-import {
-  getSession,
-  memoryStore,
-  type SessionStore,
-  withSession,
-} from "../mod.ts";
-import { sessionData } from "./_session_data.ts";
+import { memoryStore, type SessionStore } from "../mod.ts";
+import { sessionData, sessionWriter } from "./_session_data.ts";
 
 const SESSIONS = 100_000;
 
@@ -41,14 +36,7 @@ const measured: SessionStore = {
   },
   list: (prefix) => inner.list(prefix),
 };
-const app = withSession((req) => {
-  const session = getSession<ReturnType<typeof sessionData>>(req);
-  const values = sessionData(Number(new URL(req.url).searchParams.get("i")));
-  for (const [key, value] of Object.entries(values)) {
-    session.set(key as keyof typeof values, value as never);
-  }
-  return new Response(null, { status: 204 });
-}, { store: measured });
+const app = sessionWriter(measured);
 
 for (let i = 0; i < SESSIONS; i++) {
   const res = await app(new Request(`http://localhost/?i=${i}`));

@@ -12,6 +12,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { jsonLine } from "./_json_line.ts";
 import { createClient } from "redis";
 import { type RedisClientLike, redisStore, type SessionStore } from "../mod.ts";
 import { COMMIT } from "../src/stores/_redis_scripts.ts";
@@ -155,19 +156,18 @@ export interface RedisMemory {
 export async function measureRedisMemory(
   rootPath: string,
 ): Promise<RedisMemory | undefined> {
-  const run = async (file: string) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-kv", `${rootPath}bench/${file}`],
-      cwd: rootPath,
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    if (!out.success) return undefined;
-    const text = new TextDecoder().decode(out.stdout).trim();
-    return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
-  };
-  const redis = await run("redis_memory.ts");
-  const kv = await run("kv_size.ts");
+  const run = (file: string) =>
+    jsonLine([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--unstable-kv",
+      `${rootPath}bench/${file}`,
+    ], rootPath);
+  const redis = await run("redis_memory.ts") as
+    | Omit<RedisMemory, "kvPerSession">
+    | undefined;
+  const kv = await run("kv_size.ts") as { perSession: number } | undefined;
   return redis && { ...redis, kvPerSession: kv?.perSession };
 }
 
