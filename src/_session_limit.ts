@@ -11,10 +11,10 @@ import { decodeRecord } from "./_record.ts";
 import {
   sessionKey,
   type StoreAccess,
+  userIndexEntries,
   userSessionKey,
 } from "./_store_access.ts";
-import { SessionStoreError, SessionStoreTimeoutError } from "./errors.ts";
-import type { SessionStore, StoreEntry, StoreKey } from "./store.ts";
+import type { SessionStore, StoreKey } from "./store.ts";
 
 /** Ends all but the newest `max` live sessions of `user`. */
 export async function limitSessions(
@@ -23,7 +23,7 @@ export async function limitSessions(
   user: string,
   max: number,
 ): Promise<void> {
-  const entries = await userEntries(store, user);
+  const entries = await userIndexEntries(store, user);
   if (entries.length <= max) return;
   const live: { id: string; created: number }[] = [];
   for (const entry of entries) {
@@ -42,22 +42,4 @@ export async function limitSessions(
     ended.push(userSessionKey(user, id), sessionKey(id));
   }
   if (ended.length > 0) await io.commit(store, [], [], ended);
-}
-
-async function userEntries(
-  store: SessionStore,
-  user: string,
-): Promise<StoreEntry[]> {
-  try {
-    const entries: StoreEntry[] = [];
-    for await (const entry of store.list(["user", user])) {
-      if (entry.key.length === 3) entries.push(entry);
-    }
-    return entries;
-  } catch (error) {
-    if (error instanceof SessionStoreTimeoutError) throw error;
-    throw new SessionStoreError("Could not read the user's sessions", {
-      cause: error,
-    });
-  }
 }

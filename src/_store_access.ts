@@ -30,6 +30,28 @@ export function sessionKey(id: string): StoreKey {
   return ["session", id];
 }
 
+/**
+ * The index entries of a user's sessions (`["user", user, id]`), read
+ * through the store's prefix listing; never a scan of the sessions.
+ */
+export async function userIndexEntries(
+  store: SessionStore,
+  user: string,
+): Promise<StoreEntry[]> {
+  try {
+    const entries: StoreEntry[] = [];
+    for await (const entry of store.list(["user", user])) {
+      if (entry.key.length === 3) entries.push(entry);
+    }
+    return entries;
+  } catch (error) {
+    if (error instanceof SessionStoreTimeoutError) throw error;
+    throw new SessionStoreError("Could not read the user's sessions", {
+      cause: error,
+    });
+  }
+}
+
 /** The store key of a user's index entry for one of their sessions. */
 export function userSessionKey(user: string, id: string): StoreKey {
   return ["user", user, id];

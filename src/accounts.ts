@@ -14,7 +14,11 @@ import {
   DEFAULT_ABSOLUTE_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
 } from "./_resolve_options.ts";
-import { sessionKey, userSessionKey } from "./_store_access.ts";
+import {
+  sessionKey,
+  userIndexEntries,
+  userSessionKey,
+} from "./_store_access.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
 
 /** One live session of a user, as {@link listSessions} reports it. */
@@ -104,7 +108,7 @@ export async function listSessions(
     options.absoluteTimeout !== undefined;
   const now = Date.now();
   const live: UserSession[] = [];
-  for (const entry of await indexEntries(store, userId)) {
+  for (const entry of await userIndexEntries(store, userId)) {
     const id = entry.key[2]!;
     const session = await guard("read", () => store.get(sessionKey(id)));
     const record = session === null ? null : decodeRecord(session.value);
@@ -228,7 +232,7 @@ export async function revokeUserSessions(
   checkUserId(userId, "revokeUserSessions()");
   const events = revokeEvents(options);
   const except = options.except ?? null;
-  const ids = (await indexEntries(store, userId)).map((e) => e.key[2]!)
+  const ids = (await userIndexEntries(store, userId)).map((e) => e.key[2]!)
     .filter((id) => id !== except);
   for (let i = 0; i < ids.length; i += BATCH / 2) {
     const deletes: StoreKey[] = [];
@@ -260,16 +264,6 @@ function revoked(
   for (const sessionId of ids) {
     events.emit({ type: "revoked", sessionId, userId });
   }
-}
-
-async function indexEntries(store: SessionStore, userId: string) {
-  return await guard("read", async () => {
-    const entries = [];
-    for await (const entry of store.list(["user", userId])) {
-      if (entry.key.length === 3) entries.push(entry);
-    }
-    return entries;
-  });
 }
 
 async function guard<T>(

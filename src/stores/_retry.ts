@@ -19,10 +19,18 @@ export async function retrying<T>(
       return await operation();
     } catch (error) {
       if (attempt >= attempts || !retryable(error)) throw error;
-      const cap = Math.min(200, 5 * 2 ** attempt);
-      await new Promise((resolve) =>
-        setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
-      );
+      await retryPause(attempt);
     }
   }
+}
+
+/**
+ * The pause before try `attempt + 1`: at random between half and all of a
+ * cap that doubles each try (from 10 ms to 200 ms).
+ */
+export function retryPause(attempt: number): Promise<void> {
+  const cap = Math.min(200, 5 * 2 ** attempt);
+  return new Promise((resolve) =>
+    setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
+  );
 }

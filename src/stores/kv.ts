@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { retryPause } from "./_retry.ts";
 import type {
   SessionStore,
   StoreCommit,
@@ -210,9 +211,8 @@ function whileBusy<T, R>(
   }
   return pending.then(done, (error) => {
     if (attempt >= attempts || !isBusy(error)) throw error;
-    const cap = Math.min(200, 5 * 2 ** attempt);
-    return new Promise<void>((resolve) =>
-      setTimeout(resolve, cap / 2 + Math.random() * cap / 2)
-    ).then(() => whileBusy(attempts, operation, done, attempt + 1));
+    return retryPause(attempt).then(() =>
+      whileBusy(attempts, operation, done, attempt + 1)
+    );
   });
 }

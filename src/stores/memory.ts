@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { compareKeys } from "./_compare_keys.ts";
 import type {
   SessionStore,
   StoreCommit,
@@ -326,12 +327,4 @@ function decode(id: string): string[] {
 /** The encoded non-empty proper prefixes of an encoded key. */
 function ancestors(id: string): string[] {
   return parts(id).slice(0, -1).map((p) => id.slice(0, p.end));
-}
-
-function compareKeys(a: string[], b: string[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i]! < b[i]!) return -1;
-    if (a[i]! > b[i]!) return 1;
-  }
-  return a.length - b.length;
 }

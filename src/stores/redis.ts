@@ -12,6 +12,7 @@ import type {
   StoreKey,
 } from "../store.ts";
 import { COMMIT, INDEX_READ, type Script } from "./_redis_scripts.ts";
+import { compareKeys } from "./_compare_keys.ts";
 import { asArray, asString, isNil, isNoScript } from "./_resp.ts";
 
 /**
@@ -350,12 +351,4 @@ function entry(key: StoreKey, stored: string): StoreEntry {
 
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");
-}
-
-function compareKeys(a: StoreKey, b: StoreKey): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i]! < b[i]!) return -1;
-    if (a[i]! > b[i]!) return 1;
-  }
-  return a.length - b.length;
 }
