@@ -21,11 +21,6 @@ export class Emitter {
     this.#request = request;
   }
 
-  /** Whether anyone listens (to skip building events nobody reads). */
-  get on(): boolean {
-    return this.#listener !== null;
-  }
-
   emit(body: EventBody): void {
     const listener = this.#listener;
     if (listener === null) return;

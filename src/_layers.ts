@@ -28,7 +28,8 @@ export class Layers {
   findWhere(
     accept: (session: RequestSession, layer: Layers) => boolean,
   ): RequestSession | undefined {
-    for (const layer of this.#all()) {
+    if (accept(this.session, this)) return this.session;
+    for (let layer = this.outer; layer !== undefined; layer = layer.outer) {
       if (accept(layer.session, layer)) return layer.session;
     }
     return undefined;
@@ -36,12 +37,11 @@ export class Layers {
 
   /** The cookie names of every layer, innermost first. */
   names(): string[] {
-    return [...this.#all()].map((layer) => layer.name);
-  }
-
-  *#all(): Generator<Layers> {
-    yield this;
-    if (this.outer !== undefined) yield* this.outer.#all();
+    const names = [this.name];
+    for (let layer = this.outer; layer !== undefined; layer = layer.outer) {
+      names.push(layer.name);
+    }
+    return names;
   }
 }
 

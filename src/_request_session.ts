@@ -61,17 +61,17 @@ export class RequestSession implements Session<Record<string, unknown>> {
     const cookieHeader = headers.get("cookie");
     if (cookieHeader === null) return undefined;
     const found = findCookie(cookieHeader, this.#cookieName);
-    if (this.#https) {
-      const plain = findCookie(cookieHeader, this.#options.httpCookie);
-      if (plain.kind === "one" && isWellFormedToken(plain.value)) {
-        this.#stored.downgraded(plain.value);
-      }
+    // Over HTTPS, the plain-HTTP cookie too: read once, for both its uses.
+    const plain = this.#https
+      ? findCookie(cookieHeader, this.#options.httpCookie)
+      : undefined;
+    if (plain?.kind === "one" && isWellFormedToken(plain.value)) {
+      this.#stored.downgraded(plain.value);
     }
     if (found.kind === "none") {
       // Over HTTPS, a plain-HTTP session cookie alone is the other channel's.
-      if (this.#https && this.#options.httpCookie !== this.#cookieName) {
-        const plain = findCookie(cookieHeader, this.#options.httpCookie);
-        if (plain.kind !== "none") this.#stored.reject("wrong-channel");
+      if (plain !== undefined && plain.kind !== "none") {
+        this.#stored.reject("wrong-channel");
       }
       return undefined;
     }

@@ -107,7 +107,9 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       `cookieName is ${cookieName.length} characters; its cookie would exceed the 4096 bytes browsers accept: use a shorter name`,
     );
   }
-  for (const name of ["allowShortTimeouts", "clearSiteData"] as const) {
+  for (
+    const name of ["allowShortTimeouts", "clearSiteData", "httpsOnly"] as const
+  ) {
     const value = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(
@@ -208,14 +210,6 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
         JSON.stringify(sameSite)
       }`,
     );
-  }
-  for (const name of ["httpsOnly"] as const) {
-    const value = options[name];
-    if (value !== undefined && typeof value !== "boolean") {
-      throw new TypeError(
-        `${name} must be true or false, got ${String(value)}`,
-      );
-    }
   }
   const httpsOnly = options.httpsOnly ?? false;
   if (sameSite === "None" && !httpsOnly) {
