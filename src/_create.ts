@@ -7,7 +7,7 @@ import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { SessionConflictError } from "./errors.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
-import type { SessionStore, StoreCheck, StoreKey, StoreSet } from "./store.ts";
+import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
 
 /** Stores a session that does not exist yet under a new token. */
 export async function create(
@@ -33,14 +33,12 @@ export async function create(
     );
     const checks: StoreCheck[] = [{ key, versionstamp: null }];
     const deletes: StoreKey[] = [];
-    const sets: StoreSet[] = [{
+    const sets = session.io.saveSets(
       key,
-      value: session.io.encode(store, state),
-      expireIn: session.io.expireIn(state, now),
-    }];
-    if (state.user !== null) {
-      sets.push(session.io.indexSet(state.user, id, state, now));
-    }
+      session.io.encode(store, state),
+      state,
+      now,
+    );
     session.dropStale(checks, deletes);
     const result = await session.io.commitOrFind(
       store,

@@ -42,16 +42,9 @@ export async function renew(
     key: oldKey,
     value: encodeForward({ to: id, until: now + grace, https: session.https }),
     expireIn: grace,
-  }, {
-    key,
-    value: io.encode(store, next),
-    expireIn: io.expireIn(next, now),
-  }];
+  }, ...io.saveSets(key, io.encode(store, next), next, now)];
   const deletes: StoreKey[] = [];
-  if (next.user !== null) {
-    deletes.push(userSessionKey(next.user, oldId));
-    sets.push(io.indexSet(next.user, id, next, now));
-  }
+  if (next.user !== null) deletes.push(userSessionKey(next.user, oldId));
   const result = await io.commitOrFind(
     store,
     {

@@ -91,12 +91,7 @@ export async function rotate(
     const keep = worthStoring(next);
     if (keep) {
       checks.push({ key: newKey, versionstamp: null });
-      sets.push({
-        key: newKey,
-        value: io.encode(store, next),
-        expireIn: io.expireIn(next, now),
-      });
-      if (user !== null) sets.push(io.indexSet(user, id, next, now));
+      sets.push(...io.saveSets(newKey, io.encode(store, next), next, now));
     }
     // A rotation the store could not record throws with nothing changed
     // here: a failed logout leaves the cookie as it was, so the response

@@ -249,7 +249,7 @@ export class StoreAccess {
   }
 
   /** The index entry of a signed-in session, living until its hard end. */
-  indexSet(user: string, id: string, state: Lifetime, now: number): StoreSet {
+  #indexSet(user: string, id: string, state: Lifetime, now: number): StoreSet {
     return {
       key: userSessionKey(user, id),
       value: INDEX_VALUE,
@@ -275,7 +275,7 @@ export class StoreAccess {
       expireIn: this.expireIn(state, now),
     }];
     if (state.user !== null) {
-      sets.push(this.indexSet(state.user, key[1]!, state, now));
+      sets.push(this.#indexSet(state.user, key[1]!, state, now));
     }
     return sets;
   }
