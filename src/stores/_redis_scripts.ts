@@ -29,10 +29,13 @@ local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 /**
  * A checked commit. ARGV: random stamp suffix, #checks, #deletes, #sets,
  * then per check (kind, key index, member, expected stamp or ""), per
- * delete (kind, key index, member), per set (kind, key index, member,
- * value, expireIn or "", user id or ""). Kind "s" is a plain key at
- * KEYS[i]; kind "i" is an index member, sorted set KEYS[i], hash KEYS[i+1].
- * Returns the new stamp, or false when a check failed (nothing written).
+ * delete (kind, key index, member, "before" or ""), per set (kind, key
+ * index, member, value, expireIn or "", user id or ""). Kind "s" is a plain
+ * key at KEYS[i]; kind "i" is an index member, sorted set KEYS[i], hash
+ * KEYS[i+1]. An index delete with a "before" (server µs) spares a member
+ * written at or after that time (Cluster: a login's re-add after a revoke
+ * read the index). Returns the new stamp, or false when a check failed
+ * (nothing written).
  */
 export const COMMIT: Script = script(
   CLOCK + `
@@ -54,7 +57,7 @@ for i = 1, nc do
 end
 -- The new stamp sorts after every current stamp of the keys it writes.
 local counter = nowUs
-local b = a + 3 * nd
+local b = a + 4 * nd
 for i = 1, ns do
   local old = stamp(ARGV[b], tonumber(ARGV[b + 1]), ARGV[b + 2])
   if old ~= '' then
@@ -66,15 +69,23 @@ end
 local vs = string.format('%016x', counter) .. ARGV[1]
 local touched = {}
 for i = 1, nd do
-  local kind, k, member = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2]
+  local kind, k, member, before = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
   if kind == 's' then
     redis.call('DEL', KEYS[k])
   else
-    redis.call('ZREM', KEYS[k], member)
-    redis.call('HDEL', KEYS[k + 1], member)
-    touched[k] = true
+    local spared = false
+    if before ~= '' then
+      local v = redis.call('HGET', KEYS[k + 1], member)
+      local n = v and tonumber(string.sub(v, 1, 16), 16)
+      spared = n ~= nil and n >= tonumber(before)
+    end
+    if not spared then
+      redis.call('ZREM', KEYS[k], member)
+      redis.call('HDEL', KEYS[k + 1], member)
+      touched[k] = true
+    end
   end
-  a = a + 3
+  a = a + 4
 end
 for i = 1, ns do
   local kind, k, member, px = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 4]
@@ -143,3 +154,26 @@ end
 return out
 `,
 );
+
+/** Server time in µs, as a decimal string, on the node of KEYS[1]. */
+export const NOW: Script = script(`
+local t = redis.call('TIME')
+return t[1] .. string.format('%06d', tonumber(t[2]))
+`);
+
+/** Deletes each plain key of KEYS whose stamp ends with ARGV[1]: the undo of
+ * a Cluster commit's part that created them, when a later part failed. */
+export const UNDO: Script = script(`
+for _, k in ipairs(KEYS) do
+  if string.sub(redis.call('GETRANGE', k, 0, 31), 17, 32) == ARGV[1] then
+    redis.call('DEL', k)
+  end
+end
+return 1
+`);
+
+/** One SCAN step on the node that holds KEYS[1] (a key routed there only to
+ * pick the node). ARGV: cursor, pattern, count. */
+export const SCAN: Script = script(`
+return redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+`);

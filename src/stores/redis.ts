@@ -12,6 +12,19 @@ import type {
   StoreKey,
 } from "../store.ts";
 import { COMMIT, INDEX_READ, type Script } from "./_redis_scripts.ts";
+import {
+  commitCall,
+  type Location,
+  type Ops,
+  slotKey,
+} from "./_redis_commit.ts";
+import {
+  type ClusterIo,
+  inOneSlot,
+  masterRoutes,
+  scanOn,
+  splitCommit,
+} from "./_redis_cluster.ts";
 import { compareKeys } from "./_compare_keys.ts";
 import { asArray, asString, isNil, isNoScript } from "./_resp.ts";
 
@@ -52,18 +65,19 @@ export interface RedisStoreOptions {
    * @default {65536}
    */
   maxValueBytes?: number;
+  /**
+   * Whether the server is a Redis Cluster. There a script may only touch
+   * keys of one hash slot, so a commit that spans slots (a login writes the
+   * session and its user's index) is split into one script per slot, in an
+   * order that keeps every live session in the index (docs/scaling.md says
+   * what stays atomic). Not given: asked of the server once (`INFO
+   * cluster`), on the first commit that spans slots. The client must route
+   * by the `key` that {@link RedisClientLike.send} passes.
+   *
+   * @default {undefined (detected)}
+   */
+  cluster?: boolean;
 }
-
-/** Where a store key lives in Redis. */
-type Location =
-  | { readonly kind: "s"; readonly key: string }
-  | {
-    readonly kind: "i";
-    /** The user's sorted set; its hash is `set + ":data"`. */
-    readonly set: string;
-    readonly member: string;
-    readonly user: string;
-  };
 
 const STAMP_LENGTH = 32;
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -130,6 +144,12 @@ export function redisStore(
       `redisStore() prefix must be a string, got ${String(prefix)}`,
     );
   }
+  const cluster = options.cluster;
+  if (cluster !== undefined && typeof cluster !== "boolean") {
+    throw new TypeError(
+      `redisStore() cluster must be a boolean, got ${String(cluster)}`,
+    );
+  }
   const maxValueBytes = options.maxValueBytes ?? 65_536;
   if (
     !Number.isSafeInteger(maxValueBytes) || maxValueBytes <= 0 ||
@@ -174,6 +194,21 @@ export function redisStore(
     }
   }
 
+  const io: ClusterIo = { run, send: (c, a, key) => client.send(c, a, key) };
+  let clustered: boolean | Promise<boolean> | undefined = cluster;
+  /** Whether the server is a cluster: the option, or asked once. */
+  function isCluster(): boolean | Promise<boolean> {
+    if (clustered !== undefined) return clustered;
+    const asked = client.send("INFO", ["cluster"]).then(
+      (reply) => clustered = /cluster_enabled:1/.test(asString(reply, "INFO")),
+      (error) => {
+        clustered = undefined; // asked again next time
+        throw error;
+      },
+    );
+    return clustered = asked;
+  }
+
   async function readIndex(
     user: string,
     member: string,
@@ -193,20 +228,33 @@ export function redisStore(
     return out;
   }
 
+  /** Every key matching `pattern`: a SCAN of the server, or of each
+   * master of a cluster. */
   async function scanKeys(pattern: string): Promise<string[]> {
     const found = new Set<string>();
-    let cursor = "0";
-    // Bounded: SCAN ends when the cursor comes back to 0.
-    do {
-      const reply = asArray(
-        await client.send("SCAN", [cursor, "MATCH", pattern, "COUNT", "1000"]),
-        "SCAN",
-      );
-      cursor = asString(reply[0], "SCAN");
-      for (const key of asArray(reply[1], "SCAN")) {
-        found.add(asString(key, "SCAN"));
-      }
-    } while (cursor !== "0");
+    const routes = await isCluster() ? await masterRoutes(io) : [undefined];
+    for (const route of routes) {
+      let cursor = "0";
+      // Bounded: SCAN ends when the cursor comes back to 0.
+      do {
+        const reply = asArray(
+          route === undefined
+            ? await client.send("SCAN", [
+              cursor,
+              "MATCH",
+              pattern,
+              "COUNT",
+              "1000",
+            ])
+            : await scanOn(io, route, cursor, pattern),
+          "SCAN",
+        );
+        cursor = asString(reply[0], "SCAN");
+        for (const key of asArray(reply[1], "SCAN")) {
+          found.add(asString(key, "SCAN"));
+        }
+      } while (cursor !== "0");
+    }
     return [...found];
   }
 
@@ -222,57 +270,35 @@ export function redisStore(
       return found === undefined ? null : entry(key, found[1]);
     },
     async commit(change: StoreCommit): Promise<string | null> {
-      const keys: string[] = [];
-      const slots = new Map<string, number>();
-      const args: string[] = [
-        randomBytes(8).toString("hex"),
-        String(change.checks.length),
-        String(change.deletes.length),
-        String(change.sets.length),
-      ];
-      // Adds a key (and, for an index, its hash right after it) once.
-      const slot = (at: Location): string => {
-        const first = at.kind === "s" ? at.key : at.set;
-        let index = slots.get(first);
-        if (index === undefined) {
-          index = keys.length + 1;
-          slots.set(first, index);
-          keys.push(first);
-          if (at.kind === "i") keys.push(`${at.set}:data`);
-        }
-        return String(index);
+      const ops: Ops = {
+        checks: change.checks.map((check) => ({
+          at: locate(check.key),
+          stamp: check.versionstamp,
+        })),
+        deletes: change.deletes.map((key) => ({ at: locate(key) })),
+        sets: change.sets.map((set) => {
+          if (set.value.byteLength > maxValueBytes) {
+            throw new RangeError(
+              `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
+            );
+          }
+          return {
+            at: locate(set.key),
+            value: encodeValue(set.value),
+            px: set.expireIn === undefined
+              ? ""
+              : String(Math.max(1, Math.ceil(set.expireIn))),
+          };
+        }),
       };
-      const member = (at: Location): string => at.kind === "i" ? at.member : "";
-      for (const check of change.checks) {
-        const at = locate(check.key);
-        args.push(at.kind, slot(at), member(at), check.versionstamp ?? "");
-      }
-      for (const key of change.deletes) {
-        const at = locate(key);
-        args.push(at.kind, slot(at), member(at));
-      }
-      for (const set of change.sets) {
-        if (set.value.byteLength > maxValueBytes) {
-          throw new RangeError(
-            `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
-          );
-        }
-        const at = locate(set.key);
-        const expireIn = set.expireIn === undefined
-          ? ""
-          : String(Math.max(1, Math.ceil(set.expireIn)));
-        args.push(
-          at.kind,
-          slot(at),
-          member(at),
-          encodeValue(set.value),
-          expireIn,
-          at.kind === "i" ? at.user : "",
-        );
-      }
+      const suffix = randomBytes(8).toString("hex");
+      const { keys, args } = commitCall(ops, suffix);
       if (keys.length === 0) {
         // Nothing to check or write: a commit of nothing holds.
         return "0".repeat(STAMP_LENGTH);
+      }
+      if (spansKeys(ops) && await isCluster() && !inOneSlot(ops)) {
+        return await splitCommit(io, ops, suffix);
       }
       const reply = await run(COMMIT, keys, args);
       return isNil(reply) ? null : asString(reply, "a commit");
@@ -297,7 +323,8 @@ export function redisStore(
           const wanted = keyPrefix.length === 0 ||
             (keyPrefix.length === 1 && keyPrefix[0] === "user");
           if (rest.endsWith(":data") || !wanted) continue;
-          const user = await client.send("HGET", [`${redisKey}:data`, ""]);
+          const hash = `${redisKey}:data`;
+          const user = await client.send("HGET", [hash, ""], hash);
           if (isNil(user)) continue;
           const id = asString(user, "HGET");
           for (const [member, data] of await readIndex(id, "")) {
@@ -347,6 +374,20 @@ function entry(key: StoreKey, stored: string): StoreEntry {
     value = new Uint8Array(0);
   }
   return { key, value, versionstamp };
+}
+
+/** Whether a commit touches more than one Redis key (or index) and so,
+ * on a cluster, possibly more than one slot. */
+function spansKeys(ops: Ops): boolean {
+  let first: string | undefined;
+  for (const list of [ops.checks, ops.deletes, ops.sets]) {
+    for (const { at } of list) {
+      const key = slotKey(at);
+      if (first === undefined) first = key;
+      else if (key !== first) return true;
+    }
+  }
+  return false;
 }
 
 function globEscape(text: string): string {
