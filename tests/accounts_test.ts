@@ -16,7 +16,11 @@ import {
   storedRecord,
   STORES,
 } from "./_helpers.ts";
-import { REDIS_STORES } from "./_redis.ts";
+import {
+  REDIS_CLUSTER_STORES,
+  REDIS_STORES,
+  stopSharedCluster,
+} from "./_redis.ts";
 import { POSTGRES_STORES } from "./_postgres.ts";
 
 /** An app where /login?u=… logs in, /add increments, /logout, /destroy, /regen. */
@@ -63,7 +67,14 @@ function accountApp(
 const indexOf = async (store: SessionStore, user: string) =>
   (await collect(store.list(["user", user]))).map((e) => e.key[2]);
 
-for (const fixture of [...STORES, ...REDIS_STORES, ...POSTGRES_STORES]) {
+for (
+  const fixture of [
+    ...STORES,
+    ...REDIS_STORES,
+    REDIS_CLUSTER_STORES[0]!,
+    ...POSTGRES_STORES,
+  ]
+) {
   Deno.test(`Accounts: listing and revoking a user's sessions (${fixture.name})`, async (t) => {
     const { store, close } = await fixture.open();
     const { app, holds, held } = accountApp(store);
@@ -324,3 +335,6 @@ for (const fixture of [...STORES, ...REDIS_STORES, ...POSTGRES_STORES]) {
     }
   });
 }
+
+// Last: the Redis Cluster the cluster fixtures started (tests/_redis.ts).
+Deno.test("Redis Cluster fixtures: stop the cluster", stopSharedCluster);

@@ -17,15 +17,24 @@ import {
   STORES,
 } from "./_helpers.ts";
 import { POSTGRES_STORES } from "./_postgres.ts";
-import { openNodeRedis } from "./_redis.ts";
+import {
+  openNodeRedis,
+  REDIS_CLUSTER_STORES,
+  stopSharedCluster,
+} from "./_redis.ts";
 import { barrier } from "./conformance/_util.ts";
 
-/** The Deno stores, redisStore on a real redis-server and postgresStore
- * on a real PostgreSQL. */
-const ALL: StoreFixture[] = [...STORES, {
-  name: "redisStore(node-redis)",
-  open: openNodeRedis,
-}, POSTGRES_STORES[0]!];
+/** The Deno stores, redisStore on a real redis-server and on a real Redis
+ * Cluster, and postgresStore on a real PostgreSQL. */
+const ALL: StoreFixture[] = [
+  ...STORES,
+  {
+    name: "redisStore(node-redis)",
+    open: openNodeRedis,
+  },
+  REDIS_CLUSTER_STORES[0]!,
+  POSTGRES_STORES[0]!,
+];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -561,3 +570,6 @@ for (const fixture of ALL) {
     }
   });
 }
+
+// Last: the Redis Cluster the cluster fixtures started (tests/_redis.ts).
+Deno.test("Redis Cluster fixtures: stop the cluster", stopSharedCluster);

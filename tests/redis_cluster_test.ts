@@ -265,6 +265,41 @@ Deno.test("redisStore on Redis Cluster: an index add that fails leaves no usable
   }
 });
 
+Deno.test("redisStore on Redis Cluster: a revocation that fails half-way keeps the sessions it did not end in the index, so a retry ends them", async () => {
+  const { store, close } = await onCluster();
+  try {
+    const handler = app(store());
+    const cookies: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      cookies.push((await call(handler, "/login?u=ada")).cookie!);
+    }
+    let failures = 3;
+    const faulty = store((command, _args, key) => {
+      if (failures > 0 && isScript(command) && key?.includes("session/")) {
+        failures--;
+        throw new Error("injected: a session's node failed");
+      }
+    });
+    await assert.rejects(revokeUserSessions(faulty, "ada"));
+    const usable = [];
+    for (const cookie of cookies) {
+      const { body } = await call(handler, "/", cookie);
+      if (body!.user === "ada") usable.push(body!.id);
+    }
+    assert.ok(usable.length > 0, "some sessions survived the failure");
+    const listed = (await listSessions(store(), "ada")).map((s) => s.id);
+    for (const id of usable) {
+      assert.ok(listed.includes(id), "each survivor is still listed");
+    }
+    await revokeUserSessions(store(), "ada");
+    for (const cookie of cookies) {
+      assert.equal((await call(handler, "/", cookie)).body!.user, null);
+    }
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("redisStore on Redis Cluster: a login racing revokeUserSessions is either revoked or listed", async (t) => {
   const { store, close } = await onCluster();
   try {

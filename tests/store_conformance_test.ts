@@ -8,7 +8,11 @@ import {
   type StoreFixture,
   tempDir,
 } from "./conformance/mod.ts";
-import { REDIS_STORES } from "./_redis.ts";
+import {
+  REDIS_CLUSTER_STORES,
+  REDIS_STORES,
+  stopSharedCluster,
+} from "./_redis.ts";
 import { POSTGRES_STORES } from "./_postgres.ts";
 
 const stores: StoreFixture[] = [
@@ -38,6 +42,7 @@ const stores: StoreFixture[] = [
     },
   },
   ...REDIS_STORES,
+  ...REDIS_CLUSTER_STORES,
   ...POSTGRES_STORES,
 ];
 
@@ -58,3 +63,6 @@ conformance({
   stores,
   listen,
 });
+
+// Last: the Redis Cluster the cluster fixtures started (tests/_redis.ts).
+Deno.test("Redis Cluster fixtures: stop the cluster", stopSharedCluster);

@@ -76,8 +76,10 @@ for i = 1, nd do
     local spared = false
     if before ~= '' then
       local v = redis.call('HGET', KEYS[k + 1], member)
-      local n = v and tonumber(string.sub(v, 1, 16), 16)
-      spared = n ~= nil and n >= tonumber(before)
+      if v then
+        local n = tonumber(string.sub(v, 1, 16), 16)
+        spared = n ~= nil and n >= tonumber(before)
+      end
     end
     if not spared then
       redis.call('ZREM', KEYS[k], member)

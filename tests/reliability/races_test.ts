@@ -15,6 +15,7 @@ import {
   sessionRecords,
   within,
 } from "./_support.ts";
+import { REDIS_CLUSTER_STORES, stopSharedCluster } from "../_redis.ts";
 
 /** Holds requests to chosen paths after their session loaded. */
 function holder() {
@@ -61,7 +62,7 @@ async function expectOk(responses: Promise<Response[]>): Promise<string[]> {
   return bodies;
 }
 
-for (const kind of REAL_STORES) {
+for (const kind of [...REAL_STORES, REDIS_CLUSTER_STORES[0]!]) {
   Deno.test(`races: 200 parallel update() increments give 200 (${kind.name})`, async () => {
     const { store, close } = await kind.open();
     try {
@@ -301,3 +302,6 @@ for (const kind of REAL_STORES) {
     }
   });
 }
+
+// Last: the Redis Cluster the cluster fixtures started (tests/_redis.ts).
+Deno.test("Redis Cluster fixtures: stop the cluster", stopSharedCluster);
