@@ -19,6 +19,7 @@ import {
 } from "../mod.ts";
 import { collect, gate } from "./_helpers.ts";
 import { nodeRedisCluster, stopSharedCluster } from "./_redis.ts";
+import { within } from "./reliability/_support.ts";
 
 type Decide = (
   command: string,
@@ -333,11 +334,11 @@ Deno.test("redisStore on Redis Cluster: a login racing revokeUserSessions is eit
       async () => {
         const login = holdLogin();
         const pending = call(app(login.client), "/login?u=ada");
-        await login.reached.promise;
+        await within(10_000, "the login's index add", login.reached.promise);
         // It sees the login's member and removes it; the session is not there.
         await revokeUserSessions(store(), "ada");
         login.release.open();
-        const { status, cookie } = await pending;
+        const { status, cookie } = await within(10_000, "the login", pending);
         assert.equal(status, 200);
         assert.equal(await check(cookie, "ada"), "ada", "the login came after");
       },
@@ -348,7 +349,7 @@ Deno.test("redisStore on Redis Cluster: a login racing revokeUserSessions is eit
       async () => {
         const login = holdLogin();
         const pending = call(app(login.client), "/login?u=bo");
-        await login.reached.promise;
+        await within(10_000, "the login's index add", login.reached.promise);
         // The revocation lists the member, ends its (absent) session, and is
         // held before its index removal.
         const removal = gate();
@@ -363,13 +364,19 @@ Deno.test("redisStore on Redis Cluster: a login racing revokeUserSessions is eit
           }
         });
         const revoking = revokeUserSessions(revoker, "bo");
-        await removal.promise;
-        login.release.open();
-        const { status, cookie } = await pending;
-        assert.equal(status, 200);
-        release.open();
-        assert.equal(await revoking, 1);
-        assert.equal(await check(cookie, "bo"), "bo", "the login came after");
+        try {
+          await within(10_000, "the revocation's index part", removal.promise);
+          login.release.open();
+          const { status, cookie } = await within(10_000, "the login", pending);
+          assert.equal(status, 200);
+          release.open();
+          assert.equal(await within(10_000, "the revocation", revoking), 1);
+          assert.equal(await check(cookie, "bo"), "bo", "the login came after");
+        } finally {
+          // Nothing stays held when an assertion failed.
+          login.release.open();
+          release.open();
+        }
       },
     );
   } finally {
