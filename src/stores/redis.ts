@@ -98,12 +98,19 @@ const textEncoder = new TextEncoder();
  * new session, a stale index would miss sessions on revoke) and run Redis
  * with `maxmemory-policy noeviction`; see docs/scaling.md.
  *
+ * On Redis Cluster (detected, or `options.cluster`), a commit that spans
+ * hash slots runs as one script per slot, ordered so that the index never
+ * lists fewer live sessions than exist: index adds first, then the session
+ * with its check, index removals last; docs/scaling.md says what stays
+ * atomic.
+ *
  * Listing serves `["user", id]` from the index. Any other prefix scans the
- * database (`SCAN`), which is meant for tests and tooling, not requests.
+ * database (`SCAN`, on every master of a cluster), which is meant for tests
+ * and tooling, not requests.
  * Keys under `"user"` other than `["user", userId, sessionId]` are refused.
  *
  * @param client A connected client: Bun's `RedisClient`, or a shim.
- * @param options Key prefix and value size limit.
+ * @param options Key prefix, value size limit, and whether it is a cluster.
  * @returns A store for `withSession`'s `store` option.
  * @throws {TypeError} when `client` has no `send` function or an option is
  * of the wrong type; {@link RangeError} for an out-of-range option.
@@ -118,8 +125,15 @@ const textEncoder = new TextEncoder();
  * // node-redis: const r = await createClient({ url }).connect();
  * const store2 = redisStore({ send: (c, a) => r.sendCommand([c, ...a]) });
  *
- * // ioredis: const r = new Redis(url);
+ * // ioredis: const r = new Redis(url); or new Cluster([...]), which
+ * // routes by the command's keys itself.
  * const store3 = redisStore({ send: (c, a) => r.call(c, ...a) });
+ *
+ * // node-redis on Redis Cluster: const c = await createCluster(…).connect();
+ * // it routes by the key, the third argument of send.
+ * const store4 = redisStore({
+ *   send: (cmd, a, key) => c.sendCommand(key, false, [cmd, ...a]),
+ * });
  *
  * Bun.serve({ fetch: withSession(() => new Response("hi"), { store }) });
  * ```
