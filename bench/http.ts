@@ -30,7 +30,7 @@
  * Options: `--seconds=2` measured per row, `--warmup=1`, `--repeat=3`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
  * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
- * `memory`, `redis-memory`, `accounts`),
+ * `memory`, `redis-memory`, `redis-scaling`, `accounts`),
  * `--no-bun`, `--no-node`, `--growth=1000,100000,1000000` (`--no-growth`:
  * none; the seeded files are kept in bench/.data/ and reused for 12 h),
  * `--out=bench/RESULTS.md` (`--out=-`: print only, no charts),
@@ -40,6 +40,10 @@
  */
 import { jsonLine } from "./_json_line.ts";
 import { barChart, type BarGroup, lineChart } from "./_chart.ts";
+import {
+  type RedisScaling,
+  redisScalingSection,
+} from "./_redis_scaling_report.ts";
 import {
   measureRedisMemory,
   REDIS_BASELINE,
@@ -525,6 +529,16 @@ const memory = only === undefined || only.has("memory")
 const redisMemory = only === undefined || only.has("redis-memory")
   ? await measureRedisMemory(rootPath)
   : undefined;
+const redisScaling = only === undefined || only.has("redis-scaling")
+  ? await jsonLine([
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${rootPath}bench/redis_scaling.ts`,
+    String(SECONDS),
+    String(REPEAT),
+  ], rootPath) as RedisScaling | undefined
+  : undefined;
 
 function rps(result: Result): number {
   return result.load.ok / result.load.seconds;
@@ -883,6 +897,8 @@ if (memory) {
 
 if (redisMemory) lines.push("", redisMemoryLine(redisMemory));
 
+if (redisScaling) lines.push("", ...redisScalingSection(redisScaling));
+
 // ---- the charts ----
 
 function charts(): Record<string, string> {
@@ -958,6 +974,21 @@ function charts(): Record<string, string> {
         ],
       })),
     ]);
+  }
+  if (redisScaling) {
+    out["redis_scaling.svg"] = barChart(
+      "One Redis, 1 to 3 app processes (Deno, node-redis)",
+      redisScaling.figures.map((f) => ({
+        label: `${
+          f.mode === "redis-read" ? "read" : "write"
+        }, ${f.processes} process${f.processes === 1 ? "" : "es"}`,
+        bars: [{
+          series: "thousand req/s, all processes",
+          value: f.rps / 1000,
+        }],
+      })),
+      { digits: 1 },
+    );
   }
   if (accounts) {
     out["accounts.svg"] = lineChart(
