@@ -127,9 +127,9 @@ export class StoredSession {
       return this.reject(
         record === null
           ? "unknown"
-          : record.https !== this.#https
-          ? "wrong-channel"
-          : "expired",
+          : this.io.sameChannel(record)
+          ? "expired"
+          : "wrong-channel",
       );
     }
     this.#loaded(token, id, entry.versionstamp, record);
