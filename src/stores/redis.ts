@@ -311,7 +311,12 @@ export function redisStore(
         // Nothing to check or write: a commit of nothing holds.
         return "0".repeat(STAMP_LENGTH);
       }
-      if (spansKeys(ops) && await isCluster() && !inOneSlot(ops)) {
+      const onCluster = spansKeys(ops) && isCluster();
+      // Known after the first question: no await on the request path.
+      if (
+        (onCluster === true || (onCluster && await onCluster)) &&
+        !inOneSlot(ops)
+      ) {
         return await splitCommit(io, ops, suffix);
       }
       const reply = await run(COMMIT, keys, args);
