@@ -441,4 +441,43 @@ Deno.test("redisStore on Redis Cluster: a key prefix with a hash tag keeps all k
   }
 });
 
+Deno.test("redisStore on Redis Cluster: a failed check on an index entry writes nothing in its slot, nor elsewhere", async () => {
+  const { r, store, indexKey, sessionKey, close } = await onCluster();
+  try {
+    const s = store();
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const member = ["user", "ada", "m"];
+    const first = await s.commit({
+      checks: [],
+      sets: [{ key: member, value: bytes("1"), expireIn: 60_000 }],
+      deletes: [],
+    });
+    await s.commit({
+      checks: [],
+      sets: [{ key: member, value: bytes("2"), expireIn: 60_000 }],
+      deletes: [],
+    });
+    assert.equal(
+      await s.commit({
+        checks: [{ key: member, versionstamp: first }],
+        sets: [{ key: member, value: bytes("3"), expireIn: 60_000 }, {
+          key: ["session", "x"],
+          value: bytes("x"),
+        }],
+        deletes: [],
+      }),
+      null,
+    );
+    assert.equal(
+      new TextDecoder().decode((await s.get(member))!.value),
+      "2",
+      "the index entry kept its value",
+    );
+    assert.equal(await r.get(sessionKey("x")), null, "no session written");
+    assert.equal(await r.zCard(indexKey("ada")), 1);
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("redisStore on Redis Cluster: stop the cluster", stopSharedCluster);

@@ -74,6 +74,14 @@ export async function splitCommit(
       check,
     );
   }
+  // An index slot with checks keeps its writes beside them, atomic there.
+  for (const [slot, part] of indexChecks) {
+    part.sets.push(...(adds.get(slot)?.sets ?? []));
+    part.deletes.push(...(removals.get(slot)?.deletes ?? []));
+    for (const set of part.sets) home.set(set, part);
+    adds.delete(slot);
+    removals.delete(slot);
+  }
   const fresh: Part[] = [];
   const decisive: Part[] = [...indexChecks.values()];
   const free: Part[] = [];
