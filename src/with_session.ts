@@ -199,7 +199,13 @@ export function withSession<
         ? SILENT
         : new Emitter(resolved.onEvent, request),
     );
-    const loading = session.load(request.headers);
+    let loading: Promise<void> | undefined;
+    try {
+      // At once (no promise) without a cookie, or on a store in process.
+      loading = session.load(request.headers);
+    } catch (error) {
+      loading = Promise.reject(error);
+    }
     // A browser never adds an Authorization header on its own: bearer
     // requests cannot be forged cross-site, so CSRF checks do not apply.
     const checksCsrf = resolved.csrf !== null &&
