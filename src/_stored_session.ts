@@ -239,6 +239,13 @@ export class StoredSession {
     ) {
       return undefined; // the common read-only request: no promise at all
     }
+    if (
+      write && !renewal && this.#stale === undefined &&
+      this.#downgraded === undefined
+    ) {
+      // The common write: no promise on a store in this process.
+      return saveChanges(this, this.#options, inPlace);
+    }
     return this.#save(write, touch, renewal, inPlace);
   }
 
