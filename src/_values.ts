@@ -17,6 +17,8 @@ type Operation =
   | { readonly kind: "takeFlash"; readonly key: string }
   | { readonly kind: "csrf"; readonly value: string };
 
+const NO_KEYS: readonly string[] = [];
+
 interface Handed {
   readonly value: object;
   readonly json: string;
@@ -65,11 +67,21 @@ export function pick(
  * since they were loaded or last saved.
  */
 export class SessionValues {
-  /** The current state, as the handler sees it. */
-  state: SessionState = emptyState(0);
+  /** Until read or replaced: most requests load theirs or need none, and
+   * a request's allocations are what its garbage collection costs. */
+  #state: SessionState | undefined;
   #ops: Operation[] = [];
   #handed: Map<string, Handed> | undefined;
   #forced = false;
+
+  /** The current state, as the handler sees it. */
+  get state(): SessionState {
+    return this.#state ??= emptyState(0);
+  }
+
+  set state(state: SessionState) {
+    this.#state = state;
+  }
 
   /** Whether operations are waiting to be saved. */
   get pending(): boolean {
@@ -88,7 +100,8 @@ export class SessionValues {
 
   /** Reads a value, remembering objects handed out to the handler. */
   get(key: string): unknown {
-    const value = this.state.data.get(key);
+    if (this.#state === undefined) return undefined; // nothing stored yet
+    const value = this.#state.data.get(key);
     if (typeof value === "object" && value !== null) this.#hand(key, value);
     return value;
   }
@@ -153,7 +166,7 @@ export class SessionValues {
 
   /** Forgets everything: no session. */
   reset(): void {
-    this.state = emptyState(0);
+    this.#state = undefined;
     this.done();
   }
 
@@ -165,8 +178,8 @@ export class SessionValues {
   }
 
   /** Keys whose handed-out object is still in place and now serialises differently. */
-  changedInPlace(): string[] {
-    if (this.#handed === undefined) return [];
+  changedInPlace(): readonly string[] {
+    if (this.#handed === undefined) return NO_KEYS;
     const changed: string[] = [];
     for (const [key, handed] of this.#handed) {
       if (this.state.data.get(key) !== handed.value) continue;
