@@ -87,7 +87,7 @@ function attempt(save: Save, n: number): Promise<void> | undefined {
   // Emptied (clear(), the last delete or takeFlash()): an empty session
   // is no session, as before its first value; its cookie goes.
   const written = worthStoring(save.state)
-    ? withWrite({ ...save.state, seen: now }, save.writeId)
+    ? withWrite(save.state, save.writeId, now)
     : undefined;
   const checks = [{ key, versionstamp: save.versionstamp }];
   const result = written === undefined
