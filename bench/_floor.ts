@@ -20,7 +20,9 @@
  *
  * The memory floor keeps its records in a plain `Map` and answers
  * synchronously; the KV floor makes one `get`, and one `atomic().check()
- * .set(…, { expireIn })` to write, on tessera's keys and record bytes.
+ * .set(…, { expireIn })` to write, on tessera's keys and record bytes; the
+ * Redis floor (bench/redis.ts, through {@link storeFloor}) one `GET`, and
+ * to write the `EVALSHA` compare-and-swap script redisStore sends.
  *
  * @module
  */
@@ -75,12 +77,16 @@ function sessionId(request: Request): string | null {
   return createHash("sha256").update(token).digest("base64url");
 }
 
-/** Decodes and checks a stored record; `null` when it is no session. */
-function decode(bytes: unknown, now: number): Record<string, unknown> | null {
-  if (!(bytes instanceof Uint8Array)) return null;
+/** Decodes and checks a stored record (bytes, or text from a client that
+ * returns strings); `null` when it is no session. */
+function decode(stored: unknown, now: number): Record<string, unknown> | null {
+  let text: string;
+  if (typeof stored === "string") text = stored;
+  else if (stored instanceof Uint8Array) text = decoder.decode(stored);
+  else return null;
   let r: Record<string, unknown>;
   try {
-    r = JSON.parse(decoder.decode(bytes));
+    r = JSON.parse(text);
   } catch {
     return null;
   }
@@ -178,6 +184,59 @@ export function memoryFloor(count: number): {
   };
 }
 
+/** What a remote floor needs of its store: one read and one checked write
+ * of tessera's record under a session id. */
+export interface FloorBackend {
+  /** The record (bytes, or text as a Redis client returns it) and its
+   * version, or `null`. */
+  get(id: string): Promise<{ value: unknown; stamp: string | null } | null>;
+  /** Writes `record` if the version is still `stamp`; `false` otherwise. */
+  cas(id: string, stamp: string | null, record: string): Promise<boolean>;
+}
+
+/** The floor of a remote store (Deno KV, Redis): one read per request, and
+ * one checked write on a write. */
+export function storeFloor(backend: FloorBackend): {
+  read: (request: Request) => Promise<Response>;
+  write: (request: Request) => Promise<Response>;
+} {
+  const load = async (request: Request): Promise<FloorSession> => {
+    const id = sessionId(request);
+    if (id === null) return EMPTY();
+    const entry = await backend.get(id);
+    const rec = entry === null ? null : decode(entry.value, Date.now());
+    if (rec === null) return EMPTY();
+    return {
+      id,
+      data: rec.data as Record<string, unknown>,
+      record: rec,
+      versionstamp: entry!.stamp,
+    };
+  };
+  return {
+    read: async (request) =>
+      await run(
+        request,
+        await load(request),
+        (s) => reply((s.data.visits as number) ?? 0),
+      ),
+    write: async (request) =>
+      await run(request, await load(request), async (s) => {
+        const visits = ((s.data.visits as number) ?? 0) + 1;
+        if (s.id === null || s.record === null) return reply(visits);
+        s.data.visits = visits;
+        s.record.seen = Date.now();
+        const ok = await backend.cas(
+          s.id,
+          s.versionstamp,
+          JSON.stringify(s.record),
+        );
+        if (!ok) return new Response("conflict", { status: 409 });
+        return reply(visits);
+      }),
+  };
+}
+
 /** The KV floor: tessera's keys and records in a Deno KV (or @deno/kv). */
 export async function kvFloor(kv: FloorKv, count: number): Promise<{
   cookies: string[];
@@ -196,44 +255,21 @@ export async function kvFloor(kv: FloorKv, count: number): Promise<{
       { expireIn: IDLE },
     ).commit();
   }
-  const load = async (request: Request): Promise<FloorSession> => {
-    const id = sessionId(request);
-    if (id === null) return EMPTY();
-    const entry = await kv.get(kvKey(id));
-    const rec = decode(entry.value, Date.now());
-    if (rec === null) return EMPTY();
-    return {
-      id,
-      data: rec.data as Record<string, unknown>,
-      record: rec,
-      versionstamp: entry.versionstamp,
-    };
-  };
-  return {
-    cookies,
-    read: async (request) =>
-      await run(
-        request,
-        await load(request),
-        (s) => reply((s.data.visits as number) ?? 0),
-      ),
-    write: async (request) =>
-      await run(request, await load(request), async (s) => {
-        const visits = ((s.data.visits as number) ?? 0) + 1;
-        if (s.id === null || s.record === null) return reply(visits);
-        s.data.visits = visits;
-        s.record.seen = Date.now();
-        const key = kvKey(s.id);
-        const result = await kv.atomic()
-          .check({ key, versionstamp: s.versionstamp })
-          .set(key, encoder.encode(JSON.stringify(s.record)), {
-            expireIn: IDLE,
-          })
-          .commit();
-        if (!result.ok) return new Response("conflict", { status: 409 });
-        return reply(visits);
-      }),
-  };
+  const floor = storeFloor({
+    get: async (id) => {
+      const entry = await kv.get(kvKey(id));
+      return { value: entry.value, stamp: entry.versionstamp };
+    },
+    cas: async (id, stamp, text) => {
+      const key = kvKey(id);
+      const result = await kv.atomic()
+        .check({ key, versionstamp: stamp })
+        .set(key, encoder.encode(text), { expireIn: IDLE })
+        .commit();
+      return result.ok;
+    },
+  });
+  return { cookies, ...floor };
 }
 
 function kvKey(id: string): string[] {

@@ -4,7 +4,8 @@
 // Usage: node bench/_load.mjs <config.json>
 //   { url, connections, pipelining, warmup, seconds, pid?, cookies?: string[] }
 // Runs `warmup` seconds of load (discarded), then `seconds` measured, and
-// prints one JSON line: requests, 2xx, non-2xx, errors, elapsed seconds,
+// prints one JSON line: requests (and those of the warm-up), 2xx, non-2xx,
+// errors, elapsed seconds,
 // latency percentiles in milliseconds (measured per response with
 // process.hrtime, so sub-millisecond values are kept; autocannon's own
 // histogram rounds to whole milliseconds) and, on Linux, the CPU seconds the
@@ -75,7 +76,7 @@ async function run(seconds, latencies) {
   return await instance;
 }
 
-if (config.warmup > 0) await run(config.warmup);
+const warm = config.warmup > 0 ? await run(config.warmup) : undefined;
 
 // Latencies of every measured response, in ms. Bounded by the run's length:
 // at most a few hundred thousand numbers.
@@ -91,6 +92,7 @@ const pick = (q) =>
   ];
 console.log(JSON.stringify({
   requests: latencies.length,
+  warmupRequests: warm === undefined ? 0 : warm["2xx"] + warm.non2xx,
   ok: result["2xx"],
   non2xx: result.non2xx,
   errors: result.errors,

@@ -30,16 +30,28 @@
  * Options: `--seconds=2` measured per row, `--warmup=1`, `--repeat=3`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
  * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
- * `memory`, `redis-memory`, `accounts`),
+ * `memory`, `redis-memory`, `redis-scaling`, `accounts`),
  * `--no-bun`, `--no-node`, `--growth=1000,100000,1000000` (`--no-growth`:
  * none; the seeded files are kept in bench/.data/ and reused for 12 h),
  * `--out=bench/RESULTS.md` (`--out=-`: print only, no charts),
- * `--profile=DIR` (Deno servers write a V8 CPU profile there).
+ * `--profile=DIR` (Deno and Bun servers write a V8 CPU profile there),
+ * `--no-profiles` (skip the pass that profiles the rows of missed targets
+ * once more, bench/_profile.ts, for RESULTS.md).
  *
  * @module
  */
 import { jsonLine } from "./_json_line.ts";
+import {
+  type ProfiledTarget,
+  profileSection,
+  readProfile,
+  type RowProfile,
+} from "./_profile.ts";
 import { barChart, type BarGroup, lineChart } from "./_chart.ts";
+import {
+  type RedisScaling,
+  redisScalingSection,
+} from "./_redis_scaling_report.ts";
 import {
   measureRedisMemory,
   REDIS_BASELINE,
@@ -69,6 +81,7 @@ const OPTIONS = {
   bun: "yes",
   node: "yes",
   growth: GROWTH.join(","),
+  profiles: "yes",
 };
 const args = { ...OPTIONS };
 for (const arg of Deno.args) {
@@ -78,7 +91,7 @@ for (const arg of Deno.args) {
     throw new TypeError(
       `unknown argument ${arg}; options: ${
         Object.keys(OPTIONS).map((o) => `--${o}`).join(" ")
-      } --no-bun --no-node --no-growth`,
+      } --no-bun --no-node --no-growth --no-profiles`,
     );
   }
   args[name] = match[1] ? "" : match[3] ?? "yes";
@@ -122,6 +135,8 @@ const ALL_ROWS: Row[] = [
 
 interface Load {
   requests: number;
+  /** Requests answered during the warm-up (not measured). */
+  warmupRequests?: number;
   ok: number;
   non2xx: number;
   errors: number;
@@ -210,6 +225,7 @@ Deno.addSignalListener("SIGINT", () => {
 async function startServer(
   row: Row,
   kvFile: string,
+  profileDir = args.profile,
 ): Promise<
   { child: Deno.ChildProcess; port: number; cookies: string[] }
 > {
@@ -218,6 +234,15 @@ async function startServer(
     ...(row.seeded !== undefined ? ["--seeded"] : []),
     ...(row.module !== undefined ? [`--module=${row.module}`] : []),
   ];
+  // Deno and Bun take the same V8 profiler flags.
+  const profileFlags = profileDir
+    ? [
+      "--cpu-prof",
+      "--cpu-prof-interval=100",
+      `--cpu-prof-dir=${profileDir}`,
+      `--cpu-prof-name=${row.id}.cpuprofile`,
+    ]
+    : [];
   const cmd = row.runtime === "node"
     ? [
       nodePath,
@@ -233,21 +258,22 @@ async function startServer(
       "--allow-read",
       "--allow-write",
       "--allow-env",
-      ...(args.profile
-        ? [
-          "--cpu-prof",
-          "--cpu-prof-interval=100",
-          `--cpu-prof-dir=${args.profile}`,
-          `--cpu-prof-name=${row.id}.cpuprofile`,
-        ]
-        : []),
+      ...profileFlags,
       script,
       row.mode,
       kvFile,
       String(SESSIONS),
       ...flags,
     ]
-    : [bunPath!, script, row.mode, kvFile, String(SESSIONS), ...flags];
+    : [
+      bunPath!,
+      ...profileFlags,
+      script,
+      row.mode,
+      kvFile,
+      String(SESSIONS),
+      ...flags,
+    ];
   const [bin, ...rest] = pinned(0, cmd);
   const child = new Deno.Command(bin!, {
     args: rest,
@@ -255,7 +281,7 @@ async function startServer(
     stdout: "piped",
     stderr: "inherit",
     env: {
-      ...(args.profile ? { TESSERA_BENCH_PROFILE: "1" } : {}),
+      ...(profileDir ? { TESSERA_BENCH_PROFILE: "1" } : {}),
       ...(row.module !== undefined ? serviceEnv.get(row.module) : {}),
     },
   }).spawn();
@@ -334,7 +360,7 @@ async function load(
   return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
 }
 
-async function measure(row: Row): Promise<Result> {
+async function measure(row: Row, profileDir?: string): Promise<Result> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   try {
     const kvFile = row.mode.startsWith("redis-")
@@ -342,7 +368,7 @@ async function measure(row: Row): Promise<Result> {
       : row.seeded === undefined
       ? `${dir}/sessions.db`
       : seededFile(row.seeded);
-    const server = await startServer(row, kvFile);
+    const server = await startServer(row, kvFile, profileDir);
     try {
       const result = await load(row, server, dir);
       const cpu = result.cpu ?? undefined;
@@ -525,6 +551,16 @@ const memory = only === undefined || only.has("memory")
 const redisMemory = only === undefined || only.has("redis-memory")
   ? await measureRedisMemory(rootPath)
   : undefined;
+const redisScaling = only === undefined || only.has("redis-scaling")
+  ? await jsonLine([
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${rootPath}bench/redis_scaling.ts`,
+    String(SECONDS),
+    String(REPEAT),
+  ], rootPath) as RedisScaling | undefined
+  : undefined;
 
 function rps(result: Result): number {
   return result.load.ok / result.load.seconds;
@@ -692,6 +728,62 @@ async function collectVersions(): Promise<Record<string, string>> {
   };
 }
 
+const profiled = args.profiles ? await profileMissedTargets() : [];
+
+/** Profiles the rows of every missed target (and their comparison rows). */
+async function profileMissedTargets(): Promise<ProfiledTarget[]> {
+  const missed = TARGETS.filter((t) => {
+    const r = ratios(t.row, t.against);
+    return r.rps !== undefined &&
+      Math.min(r.rps, r.cpu ?? r.rps) < t.target &&
+      results.get(t.row)!.row.runtime !== "node";
+  });
+  if (missed.length === 0) return [];
+  const dir = await Deno.makeTempDir({ prefix: "tessera-profiles-" });
+  const profiles = new Map<string, RowProfile>();
+  const profile = async (id: string): Promise<RowProfile> => {
+    const known = profiles.get(id);
+    if (known !== undefined) return known;
+    const row = results.get(id)!.row;
+    const result = await measure(row, dir);
+    const answered = result.load.requests + (result.load.warmupRequests ?? 0);
+    const found = await readProfile(
+      `${dir}/${row.id}.cpuprofile`,
+      answered,
+      rootPath,
+    );
+    profiles.set(id, found);
+    console.error(
+      `profiled ${id}: ${found.total.toFixed(1)} main-thread µs/req`,
+    );
+    return found;
+  };
+  try {
+    const out: ProfiledTarget[] = [];
+    for (const t of missed) {
+      const floor = results.get(t.row)!.row.floor;
+      const extraFloor = floor !== undefined && floor !== t.against &&
+          results.has(floor)
+        ? floor
+        : undefined;
+      out.push({
+        label: label(t.row),
+        againstLabel: label(t.against),
+        row: await profile(t.row),
+        against: await profile(t.against),
+        ...(extraFloor === undefined ? {} : {
+          floorLabel: label(extraFloor),
+          floor: await profile(extraFloor),
+        }),
+      });
+    }
+    return out;
+  } finally {
+    await stopRedis();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const lines: string[] = [];
 const seconds = (Date.now() - started) / 1000;
 lines.push("# tessera benchmark results", "");
@@ -750,22 +842,41 @@ lines.push(
   "",
   "Bun rows send one request per connection at a time: Bun 1.4 closes or stalls a connection when an HTTP/1.1 request is pipelined behind an async handler (oven-sh/bun#38128), so on Bun the load generator, not the server, may set the pace: read the CPU column there.",
   "",
-  "## Targets (issue 14)",
+  "## Targets (issues 12 and 14)",
   "",
-  "| Row | against | ratio req/s | ratio CPU | target | met |",
-  "| --- | --- | ---: | ---: | ---: | :---: |",
+  "| Row | against | ratio req/s | ratio CPU | target | met | its floor against the same row (req/s / CPU) |",
+  "| --- | --- | ---: | ---: | ---: | :---: | ---: |",
 );
 for (const t of TARGETS) {
   if (!results.has(t.row) || !results.has(t.against)) continue;
   const r = ratios(t.row, t.against);
   const worst = Math.min(r.rps ?? Infinity, r.cpu ?? Infinity);
+  // Against a raw store, the floor shows what the contract alone leaves.
+  const floor = results.get(t.row)!.row.floor;
+  const f = floor !== undefined && floor !== t.against
+    ? ratios(floor, t.against)
+    : undefined;
   lines.push(
     `| ${label(t.row)} | ${label(t.against)} | ${fmt(r.rps, 2)} | ${
       fmt(r.cpu, 2)
-    } | ≥ ${t.target.toFixed(2)} | ${worst >= t.target ? "yes" : "**no**"} |`,
+    } | ≥ ${t.target.toFixed(2)} | ${worst >= t.target ? "yes" : "**no**"} | ${
+      f === undefined ? "" : `${fmt(f.rps, 2)} / ${fmt(f.cpu, 2)}`
+    } |`,
   );
 }
-lines.push("", "*met*: the lower of the two ratios reaches the target.");
+lines.push(
+  "",
+  "*met*: the lower of the two ratios reaches the target. *Its floor*: for a target against a raw store, the row's floor against that same raw row, measured alike: a session layer doing only what the contract requires cannot do better than that ratio, so a target above it is out of reach by contract, not by tessera's code.",
+);
+if (profiled.length > 0) {
+  lines.push(
+    "",
+    ...profileSection(
+      profiled,
+      "`deno task bench:http` does it unless given `--no-profiles`",
+    ),
+  );
+}
 const hot = results.get("hot");
 if (hot?.hot) {
   lines.push(
@@ -883,6 +994,8 @@ if (memory) {
 
 if (redisMemory) lines.push("", redisMemoryLine(redisMemory));
 
+if (redisScaling) lines.push("", ...redisScalingSection(redisScaling));
+
 // ---- the charts ----
 
 function charts(): Record<string, string> {
@@ -958,6 +1071,21 @@ function charts(): Record<string, string> {
         ],
       })),
     ]);
+  }
+  if (redisScaling) {
+    out["redis_scaling.svg"] = barChart(
+      "One Redis, 1 to 3 app processes (Deno, node-redis)",
+      redisScaling.figures.map((f) => ({
+        label: `${
+          f.mode === "redis-read" ? "read" : "write"
+        }, ${f.processes} process${f.processes === 1 ? "" : "es"}`,
+        bars: [{
+          series: "thousand req/s, all processes",
+          value: f.rps / 1000,
+        }],
+      })),
+      { digits: 1 },
+    );
   }
   if (accounts) {
     out["accounts.svg"] = lineChart(

@@ -409,9 +409,9 @@ async function build(): Promise<Built> {
 }
 
 const built = await build();
-if (!isBun && Deno.env.get("TESSERA_BENCH_PROFILE")) {
+if (process.env.TESSERA_BENCH_PROFILE) {
   // --cpu-prof writes its profile on a normal exit, not on a kill.
-  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  process.on("SIGTERM", () => process.exit(0));
 }
 if (isBun) {
   const server = Bun.serve({

@@ -5,14 +5,17 @@
  *
  * Rows: tessera read and write on `redisStore` against raw handlers doing
  * the same Redis calls (read: `GET` + `JSON.parse`; write: that plus the
- * same `EVALSHA` compare-and-swap script redisStore sends), on Deno through
- * node-redis and on Bun through Bun's `RedisClient`. Then Redis memory per
- * session (bench/redis_memory.ts).
+ * same `EVALSHA` compare-and-swap script redisStore sends) and against the
+ * floor (bench/_floor.ts: those calls plus what the session contract
+ * requires of every request), on Deno through node-redis and on Bun through
+ * Bun's `RedisClient`. Then Redis memory per session
+ * (bench/redis_memory.ts).
  *
  * @module
  */
 import { randomBytes } from "node:crypto";
 import { jsonLine } from "./_json_line.ts";
+import { storeFloor } from "./_floor.ts";
 import { createClient } from "redis";
 import { type RedisClientLike, redisStore, type SessionStore } from "../mod.ts";
 import { COMMIT } from "../src/stores/_redis_scripts.ts";
@@ -22,6 +25,8 @@ import { type RedisServer, startRedis } from "../tests/conformance/_redis.ts";
 export const REDIS_MODES = [
   "redis-raw-read",
   "redis-raw-cas",
+  "redis-floor-read",
+  "redis-floor-write",
   "redis-read",
   "redis-write",
 ] as const;
@@ -48,27 +53,44 @@ export const REDIS_ROWS = [
     mode: "redis-raw-cas",
   },
   {
+    id: "redis-floor-read",
+    label: "Deno floor, Redis read (node-redis)",
+    runtime: "deno",
+    mode: "redis-floor-read",
+  },
+  {
+    id: "redis-floor-write",
+    label: "Deno floor, Redis write (node-redis)",
+    runtime: "deno",
+    mode: "redis-floor-write",
+  },
+  {
     id: "redis-read",
     label: "tessera read, redisStore (node-redis)",
     runtime: "deno",
     mode: "redis-read",
+    floor: "redis-floor-read",
   },
   {
     id: "redis-write",
     label: "tessera write, redisStore (node-redis)",
     runtime: "deno",
     mode: "redis-write",
+    floor: "redis-floor-write",
   },
   ...[
     ["raw-read", "Bun raw Redis read (GET + JSON decode), Bun.redis"],
     ["raw-cas", "Bun raw Redis write (GET + EVALSHA CAS), Bun.redis"],
-    ["read", "Bun tessera read, redisStore (Bun.redis)"],
-    ["write", "Bun tessera write, redisStore (Bun.redis)"],
-  ].map(([mode, label]) => ({
+    ["floor-read", "Bun floor, Redis read (Bun.redis)"],
+    ["floor-write", "Bun floor, Redis write (Bun.redis)"],
+    ["read", "Bun tessera read, redisStore (Bun.redis)", "floor-read"],
+    ["write", "Bun tessera write, redisStore (Bun.redis)", "floor-write"],
+  ].map(([mode, label, floor]) => ({
     id: `bun-redis-${mode}`,
     label: label!,
     runtime: "bun" as const,
     mode: `redis-${mode}`,
+    ...(floor === undefined ? {} : { floor: `bun-redis-${floor}` }),
     // Bun 1.4 stalls pipelined requests behind async handlers (bench/http.ts).
     pipelining: 1,
   })),
@@ -78,10 +100,14 @@ export const REDIS_ROWS = [
 export const REDIS_BASELINE: Record<string, string> = {
   "redis-raw-read": "bare",
   "redis-raw-cas": "bare",
+  "redis-floor-read": "redis-raw-read",
+  "redis-floor-write": "redis-raw-cas",
   "redis-read": "redis-raw-read",
   "redis-write": "redis-raw-cas",
   "bun-redis-raw-read": "bun-bare",
   "bun-redis-raw-cas": "bun-bare",
+  "bun-redis-floor-read": "bun-redis-raw-read",
+  "bun-redis-floor-write": "bun-redis-raw-cas",
   "bun-redis-read": "bun-redis-raw-read",
   "bun-redis-write": "bun-redis-raw-cas",
 };
@@ -247,23 +273,62 @@ export async function buildRedis(
       close,
     };
   }
-  // Raw rows: tessera's own records, read and written by hand.
+  // Raw and floor rows: tessera's own records, read and written by hand.
   const ids = tokens.map(kit.tokenId);
   const key = (id: string) => `tessera:session/${id}`;
   if (typeof await client.send("GET", [key(ids[0]!)]) !== "string") {
     throw new Error("redisStore's key layout changed: update bench/redis.ts");
   }
+  // A stored value: a 32-character versionstamp, a type character, the
+  // JSON record.
+  const get = async (id: string) => {
+    const stored = await client.send("GET", [key(id)]);
+    if (typeof stored !== "string") return null;
+    return { stamp: stored.slice(0, 32), value: stored.slice(33) };
+  };
+  // The same script, arguments and layout redisStore sends: one check, one
+  // set with its expiry.
+  const cas = async (id: string, stamp: string | null, record: string) => {
+    const args = [
+      "1",
+      key(id),
+      randomBytes(8).toString("hex"),
+      "1",
+      "0",
+      "1",
+      "s",
+      "1",
+      "",
+      stamp ?? "",
+      "s",
+      "1",
+      "",
+      "t" + record,
+      String(kit.idle),
+      "",
+    ];
+    let result: unknown;
+    try {
+      result = await client.send("EVALSHA", [COMMIT.sha, ...args]);
+    } catch {
+      result = await client.send("EVAL", [COMMIT.source, ...args]);
+    }
+    return typeof result === "string";
+  };
+  if (mode === "redis-floor-read" || mode === "redis-floor-write") {
+    const floor = storeFloor({ get, cas });
+    return {
+      handler: mode === "redis-floor-read" ? floor.read : floor.write,
+      cookies: tokens.map((token) => `session=${token}`),
+      close,
+    };
+  }
   const read = async (request: Request) => {
     const id = kit.rawCookie(request);
     if (id === null) return undefined;
-    const stored = await client.send("GET", [key(id)]);
-    if (typeof stored !== "string") return undefined;
-    // A 32-character versionstamp, a type character, the JSON record.
-    return {
-      id,
-      stamp: stored.slice(0, 32),
-      record: JSON.parse(stored.slice(33)),
-    };
+    const found = await get(id);
+    if (found === null) return undefined;
+    return { id, stamp: found.stamp, record: JSON.parse(found.value) };
   };
   const cookies = ids.map((id) => `session=${id}`);
   if (mode === "redis-raw-read") {
@@ -284,33 +349,7 @@ export async function buildRedis(
       const visits = (record.data.visits ?? 0) + 1;
       record.data.visits = visits;
       record.seen = Date.now();
-      // The same script, arguments and layout redisStore sends: one check,
-      // one set with its expiry.
-      const args = [
-        "1",
-        key(id),
-        randomBytes(8).toString("hex"),
-        "1",
-        "0",
-        "1",
-        "s",
-        "1",
-        "",
-        stamp,
-        "s",
-        "1",
-        "",
-        "t" + JSON.stringify(record),
-        String(kit.idle),
-        "",
-      ];
-      let result: unknown;
-      try {
-        result = await client.send("EVALSHA", [COMMIT.sha, ...args]);
-      } catch {
-        result = await client.send("EVAL", [COMMIT.source, ...args]);
-      }
-      if (typeof result !== "string") {
+      if (!await cas(id, stamp, JSON.stringify(record))) {
         return new Response("conflict", { status: 409 });
       }
       return kit.reply(visits);

@@ -158,9 +158,9 @@ export class StoredSession {
       this.reject(
         record === null
           ? "unknown"
-          : record.https !== this.#https
-          ? "wrong-channel"
-          : "expired",
+          : this.io.sameChannel(record)
+          ? "expired"
+          : "wrong-channel",
       );
       return undefined;
     }

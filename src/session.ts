@@ -11,9 +11,10 @@
  *   the store still held it;
  * - `"unknown"`: no session has that token (never issued, logged out,
  *   revoked, destroyed, or expired and already removed by the store);
- * - `"wrong-channel"`: the cookie belongs to the other channel (an HTTPS
+ * - `"wrong-channel"`: the token belongs to the other channel (an HTTPS
  *   session presented over plain HTTP or the reverse, or any cookie over
- *   plain HTTP with `httpsOnly`);
+ *   plain HTTP with `httpsOnly`) or the other carrier (a bearer token sent
+ *   as a cookie, or a cookie's token sent as a bearer token);
  * - `"malformed"`: the cookie's value is not a tessera token;
  * - `"duplicate"`: the request carried more than one cookie of the name
  *   (one may be planted by a sibling subdomain), so none is used.

@@ -21,6 +21,7 @@ function app(store: SessionStore, carrier: "cookie" | "bearer") {
     }
     return Response.json({
       user: session.userId,
+      rejected: session.rejected ?? null,
       notes: session.get("notes") ?? [],
     });
   }, {
@@ -100,7 +101,9 @@ for (const fixture of [...STORES, REDIS_STORES[0]!]) {
       const asCookie = await fetch(`${cookie.origin}/`, {
         headers: { cookie: `session=${client.token}` },
       });
-      assert.equal((await asCookie.json()).user, null);
+      const asCookieBody = await asCookie.json();
+      assert.equal(asCookieBody.user, null);
+      assert.equal(asCookieBody.rejected, "wrong-channel");
       // ...nor a cookie session's token in Authorization by a cookie app,
       // nor a cookie by a bearer app.
       const web = await fetch(`${cookie.origin}/login`, {
@@ -114,11 +117,20 @@ for (const fixture of [...STORES, REDIS_STORES[0]!]) {
       const viaHeader = await fetch(`${cookie.origin}/`, {
         headers: { authorization: `Bearer ${webToken}` },
       });
-      assert.equal((await viaHeader.json()).user, null);
+      const viaHeaderBody = await viaHeader.json();
+      assert.equal(viaHeaderBody.user, null);
+      // A cookie app reads no Authorization header: no token was presented.
+      assert.equal(viaHeaderBody.rejected, null);
       const viaCookie = await fetch(`${bearer.origin}/`, {
         headers: { cookie: `session=${webToken}` },
       });
-      assert.equal((await viaCookie.json()).user, null);
+      const viaCookieBody = await viaCookie.json();
+      assert.equal(viaCookieBody.user, null);
+      assert.equal(
+        viaCookieBody.rejected,
+        null,
+        "a bearer app reads no cookie",
+      );
       assert.equal(viaCookie.headers.get("set-cookie"), null);
       // The cookie app still checks CSRF: a cross-site POST is refused.
       const forged = await fetch(`${cookie.origin}/note`, {
