@@ -46,6 +46,7 @@ export {
   revokeSession,
   type RevokeSessionOptions,
   revokeUserSessions,
+  type StoreCallOptions,
   type UserSession,
 } from "./src/accounts.ts";
 export type { LoginOptions, Session, SessionRejection } from "./src/session.ts";

@@ -41,6 +41,7 @@
  * @module
  */
 import { jsonLine } from "./_json_line.ts";
+import { readyLine, runLoad, stopProcess } from "./_server_process.ts";
 import {
   type ProfiledTarget,
   profileSection,
@@ -250,23 +251,17 @@ async function startServer(
       row.mode,
       String(SESSIONS),
     ]
-    : row.runtime === "deno"
-    ? [
-      Deno.execPath(),
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      ...profileFlags,
-      script,
-      row.mode,
-      kvFile,
-      String(SESSIONS),
-      ...flags,
-    ]
     : [
-      bunPath!,
+      ...(row.runtime === "deno"
+        ? [
+          Deno.execPath(),
+          "run",
+          "--allow-net=127.0.0.1",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+        ]
+        : [bunPath!]),
       ...profileFlags,
       script,
       row.mode,
@@ -286,43 +281,11 @@ async function startServer(
     },
   }).spawn();
   running = child;
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const deadline = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 30_000);
-  try {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) {
-        throw new Error(`${row.id}: the server exited before listening`);
-      }
-      buffered += value;
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  // Keep draining stdout so the server never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })().catch(() => {});
-  const ready = JSON.parse(buffered.slice(0, buffered.indexOf("\n")));
-  return { child, port: ready.port, cookies: ready.cookies };
+  return { child, ...await readyLine(child, row.id) };
 }
 
 async function stopServer(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 10_000);
-  await child.status;
-  clearTimeout(timer);
+  await stopProcess(child);
   running = undefined;
 }
 
@@ -331,10 +294,8 @@ async function load(
   server: { port: number; cookies: string[]; child: Deno.ChildProcess },
   dir: string,
 ): Promise<Load> {
-  const configFile = `${dir}/load.json`;
-  await Deno.writeTextFile(
-    configFile,
-    JSON.stringify({
+  return await runLoad<Load>(
+    {
       url: `http://127.0.0.1:${server.port}/`,
       connections: row.connections ?? CONNECTIONS,
       pipelining: row.pipelining ?? PIPELINING,
@@ -342,22 +303,11 @@ async function load(
       seconds: SECONDS,
       pid: Deno.build.os === "linux" ? server.child.pid : undefined,
       cookies: server.cookies,
-    }),
+    },
+    `${dir}/load.json`,
+    (cmd) => pinned(1, cmd),
+    rootPath,
   );
-  const [bin, ...rest] = pinned(1, [
-    nodePath,
-    `${rootPath}bench/_load.mjs`,
-    configFile,
-  ]);
-  const out = await new Deno.Command(bin!, {
-    args: rest,
-    cwd: rootPath,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success) throw new Error(`load generator failed: ${text}`);
-  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
 }
 
 async function measure(row: Row, profileDir?: string): Promise<Result> {

@@ -17,6 +17,7 @@
  * @module
  */
 import { type RedisServer, startRedis } from "../tests/conformance/_redis.ts";
+import { readyLine, runLoad, stopProcess } from "./_server_process.ts";
 
 const SECONDS = Number(Deno.args[0] ?? 2);
 const ROUNDS = Number(Deno.args[1] ?? 3);
@@ -92,36 +93,7 @@ async function startApp(mode: string, url: string): Promise<AppServer> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const deadline = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  try {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${mode}: the server exited before listening`);
-      buffered += value;
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })().catch(() => {});
-  const ready = JSON.parse(buffered.slice(0, buffered.indexOf("\n")));
-  return { child, port: ready.port, cookies: ready.cookies };
-}
-
-async function stopApp(app: AppServer): Promise<void> {
-  try {
-    app.child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const timer = setTimeout(() => {
-    try {
-      app.child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 10_000);
-  await app.child.status;
-  clearTimeout(timer);
+  return { child, ...await readyLine(child, mode) };
 }
 
 /** Runs one load generator per app, at once, for `seconds`. */
@@ -131,10 +103,14 @@ async function loadAll(
   dir: string,
 ): Promise<{ ok: number; failed: number; cpu: number | null; secs: number }> {
   const results = await Promise.all(apps.map(async (app, i) => {
-    const config = `${dir}/load-${i}.json`;
-    await Deno.writeTextFile(
-      config,
-      JSON.stringify({
+    return await runLoad<{
+      ok: number;
+      non2xx: number;
+      errors: number;
+      seconds: number;
+      cpu: number | null;
+    }>(
+      {
         url: `http://127.0.0.1:${app.port}/`,
         // The connections split between the processes (32, 16 + 16, …).
         connections: Math.round(CONNECTIONS / apps.length),
@@ -143,28 +119,11 @@ async function loadAll(
         seconds,
         pid: Deno.build.os === "linux" ? app.child.pid : undefined,
         cookies: app.cookies,
-      }),
+      },
+      `${dir}/load-${i}.json`,
+      (cmd) => pinned(1, cmd),
+      rootPath,
     );
-    const [bin, ...args] = pinned(1, [
-      "node",
-      `${rootPath}bench/_load.mjs`,
-      config,
-    ]);
-    const out = await new Deno.Command(bin!, {
-      args,
-      cwd: rootPath,
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    if (!out.success) throw new Error(`load generator failed: ${text}`);
-    return JSON.parse(text.slice(text.lastIndexOf("\n") + 1)) as {
-      ok: number;
-      non2xx: number;
-      errors: number;
-      seconds: number;
-      cpu: number | null;
-    };
   }));
   const cpus = results.map((r) => r.cpu);
   return {
@@ -202,7 +161,7 @@ async function measure(
       failed: load.failed,
     };
   } finally {
-    await Promise.all(apps.map(stopApp));
+    await Promise.all(apps.map((app) => stopProcess(app.child)));
     await Deno.remove(dir, { recursive: true });
   }
 }

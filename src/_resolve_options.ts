@@ -65,9 +65,9 @@ export const DEFAULT_ABSOLUTE_TIMEOUT = DAY;
 /** A longer timeout is almost certainly a unit mistake (seconds vs ms). */
 const MAX_TIMEOUT = 400 * DAY;
 /** Default store timeout: 5 s, well above a healthy store's milliseconds. */
-const DEFAULT_STORE_TIMEOUT = 5_000;
+export const DEFAULT_STORE_TIMEOUT = 5_000;
 /** A request waiting longer than 10 minutes for its store has no client left. */
-const MAX_STORE_TIMEOUT = 600_000;
+export const MAX_STORE_TIMEOUT = 600_000;
 /** RFC 6265 token characters. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

@@ -11,7 +11,6 @@ import { decodeRecord } from "./_record.ts";
 import {
   sessionKey,
   type StoreAccess,
-  userIndexEntries,
   userSessionKey,
 } from "./_store_access.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
@@ -23,7 +22,7 @@ export async function limitSessions(
   user: string,
   max: number,
 ): Promise<void> {
-  const entries = await userIndexEntries(store, user);
+  const entries = await io.userIndex(store, user);
   if (entries.length <= max) return;
   const live: { id: string; created: number }[] = [];
   for (const entry of entries) {

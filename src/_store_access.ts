@@ -33,18 +33,23 @@ export function sessionKey(id: string): StoreKey {
 
 /**
  * The index entries of a user's sessions (`["user", user, id]`), read
- * through the store's prefix listing; never a scan of the sessions.
+ * through the store's prefix listing (never a scan of the sessions) within
+ * `timeout` ms.
  */
 export async function userIndexEntries(
   store: SessionStore,
   user: string,
+  timeout: number,
 ): Promise<StoreEntry[]> {
-  try {
+  const collect = async () => {
     const entries: StoreEntry[] = [];
     for await (const entry of store.list(["user", user])) {
       if (entry.key.length === 3) entries.push(entry);
     }
     return entries;
+  };
+  try {
+    return await withTimeout(collect(), timeout, "read");
   } catch (error) {
     if (error instanceof SessionStoreTimeoutError) throw error;
     throw new SessionStoreError("Could not read the user's sessions", {
@@ -145,6 +150,11 @@ export class StoreAccess {
       this.#options.idleTimeout,
       this.#options.absoluteTimeout,
     );
+  }
+
+  /** A user's index entries, within `storeTimeout`. */
+  userIndex(store: SessionStore, user: string): Promise<StoreEntry[]> {
+    return userIndexEntries(store, user, this.#options.storeTimeout);
   }
 
   async get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {

@@ -6,13 +6,17 @@
  * @module
  */
 import { decodeRecord, isExpired } from "./_record.ts";
-import { SessionStoreError } from "./errors.ts";
+import { SessionStoreError, SessionStoreTimeoutError } from "./errors.ts";
+import { withTimeout } from "./_timeout.ts";
+import { duration } from "./_option_checks.ts";
 import { Emitter, SILENT } from "./_emit.ts";
 import type { SessionEventListener } from "./events.ts";
 import { checkUserId } from "./_user_id.ts";
 import {
   DEFAULT_ABSOLUTE_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_STORE_TIMEOUT,
+  MAX_STORE_TIMEOUT,
 } from "./_resolve_options.ts";
 import {
   sessionKey,
@@ -35,10 +39,22 @@ export interface UserSession {
   readonly metadata: Record<string, unknown> | null;
 }
 
+/** What every function here takes: how long one store call may take. */
+export interface StoreCallOptions {
+  /**
+   * How long one store call (a read or a commit) may take, as the
+   * `storeTimeout` of `withSession`: a call that does not answer in time
+   * rejects with a `SessionStoreTimeoutError` instead of hanging.
+   *
+   * @default {5_000}
+   */
+  storeTimeout?: number;
+}
+
 /** Options of {@link listSessions}: the timeouts `withSession` uses. Not
  * needed: every session records the timeouts it was saved under (and a
  * remembered one its own lifetime); given, they override those. */
-export interface ListSessionsOptions {
+export interface ListSessionsOptions extends StoreCallOptions {
   /**
    * The `idleTimeout` given to `withSession`.
    *
@@ -54,7 +70,7 @@ export interface ListSessionsOptions {
 }
 
 /** Options of {@link revokeSession}. */
-export interface RevokeSessionOptions {
+export interface RevokeSessionOptions extends StoreCallOptions {
   /**
    * Receives a `revoked` event for each session ended, as the `onEvent`
    * option of `withSession` does (usually the same listener).
@@ -104,13 +120,18 @@ export async function listSessions(
   options: ListSessionsOptions = {},
 ): Promise<UserSession[]> {
   checkUserId(userId, "listSessions()");
+  const timeout = storeTimeout(options);
   const given = options.idleTimeout !== undefined ||
     options.absoluteTimeout !== undefined;
   const now = Date.now();
   const live: UserSession[] = [];
-  for (const entry of await userIndexEntries(store, userId)) {
+  for (const entry of await userIndexEntries(store, userId, timeout)) {
     const id = entry.key[2]!;
-    const session = await guard("read", () => store.get(sessionKey(id)));
+    const session = await guard(
+      "read",
+      () => store.get(sessionKey(id)),
+      timeout,
+    );
     const record = session === null ? null : decodeRecord(session.value);
     if (record !== null && record.user === userId) {
       // Expired by the given timeouts: not shown, but the entry stays. The
@@ -136,6 +157,7 @@ export async function listSessions(
             sets: [],
             deletes: [entry.key],
           }),
+        timeout,
       );
       continue;
     }
@@ -175,13 +197,14 @@ export async function revokeSession(
 ): Promise<boolean> {
   checkUserId(userId, "revokeSession()");
   const events = revokeEvents(options);
+  const timeout = storeTimeout(options);
   if (typeof sessionId !== "string" || sessionId === "") {
     throw new TypeError(
       `revokeSession() needs a session id, got ${JSON.stringify(sessionId)}`,
     );
   }
   const indexKey = userSessionKey(userId, sessionId);
-  const entry = await guard("read", () => store.get(indexKey));
+  const entry = await guard("read", () => store.get(indexKey), timeout);
   if (entry === null) return false;
   // Only through the index: a caller cannot end another user's session by
   // naming its id.
@@ -193,6 +216,7 @@ export async function revokeSession(
         sets: [],
         deletes: [indexKey, sessionKey(sessionId)],
       }),
+    timeout,
   );
   revoked(events, userId, [sessionId]);
   return true;
@@ -231,15 +255,21 @@ export async function revokeUserSessions(
 ): Promise<number> {
   checkUserId(userId, "revokeUserSessions()");
   const events = revokeEvents(options);
+  const timeout = storeTimeout(options);
   const except = options.except ?? null;
-  const ids = (await userIndexEntries(store, userId)).map((e) => e.key[2]!)
+  const ids = (await userIndexEntries(store, userId, timeout))
+    .map((e) => e.key[2]!)
     .filter((id) => id !== except);
   for (let i = 0; i < ids.length; i += BATCH / 2) {
     const deletes: StoreKey[] = [];
     for (const id of ids.slice(i, i + BATCH / 2)) {
       deletes.push(userSessionKey(userId, id), sessionKey(id));
     }
-    await guard("save", () => store.commit({ checks: [], sets: [], deletes }));
+    await guard(
+      "save",
+      () => store.commit({ checks: [], sets: [], deletes }),
+      timeout,
+    );
     revoked(events, userId, ids.slice(i, i + BATCH / 2));
   }
   return ids.length;
@@ -266,13 +296,29 @@ function revoked(
   }
 }
 
+/** The checked `storeTimeout` of a call's options. */
+function storeTimeout(options: StoreCallOptions): number {
+  return duration(
+    "storeTimeout",
+    options.storeTimeout,
+    DEFAULT_STORE_TIMEOUT,
+    MAX_STORE_TIMEOUT,
+  );
+}
+
 async function guard<T>(
   what: "read" | "save",
   operation: () => Promise<T>,
+  timeout: number,
 ): Promise<T> {
   try {
-    return await operation();
+    return await withTimeout(
+      operation(),
+      timeout,
+      what === "read" ? "read" : "commit",
+    );
   } catch (error) {
+    if (error instanceof SessionStoreTimeoutError) throw error;
     throw new SessionStoreError(
       what === "read"
         ? "Could not read the user's sessions"

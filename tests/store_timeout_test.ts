@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import {
   getSession,
+  listSessions,
   memoryStore,
+  revokeSession,
+  revokeUserSessions,
   type SessionStore,
   SessionStoreTimeoutError,
   withSession,
@@ -16,7 +19,7 @@ import { within } from "./reliability/_support.ts";
  * stops answering (a remote client retrying forever) holds them. */
 function stalling(inner: SessionStore) {
   let held: (() => void)[] = [];
-  const state = { reads: false, commits: false };
+  const state = { reads: false, commits: false, lists: false };
   const hold = <T>(call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       held.push(() => call().then(resolve, reject));
@@ -26,7 +29,12 @@ function stalling(inner: SessionStore) {
     get: (key) => state.reads ? hold(() => inner.get(key)) : inner.get(key),
     commit: (change) =>
       state.commits ? hold(() => inner.commit(change)) : inner.commit(change),
-    list: (prefix) => inner.list(prefix),
+    list: (prefix) =>
+      state.lists
+        ? (async function* () {
+          yield* await hold(() => Promise.resolve(inner.list(prefix)));
+        })()
+        : inner.list(prefix),
   };
   return {
     store,
@@ -180,4 +188,133 @@ Deno.test("storeTimeout: a stalled call times out while fast calls go on around 
     await response.body?.cancel();
   }
   assert.equal(await others[0]!.text("http://localhost/"), "11");
+});
+
+for (const fixture of [...STORES, REDIS_STORES[0]!]) {
+  Deno.test(`storeTimeout: listSessions, revokeSession, revokeUserSessions and a login's maxSessionsPerUser fail within it when the store stops answering (${fixture.name})`, async (t) => {
+    const { store: inner, close } = await fixture.open();
+    const stalled = stalling(inner);
+    const errors: unknown[] = [];
+    const app = withSession(async (req) => {
+      await getSession(req).login("ada");
+      return new Response("in");
+    }, {
+      store: stalled.store,
+      storeTimeout: 300,
+      maxSessionsPerUser: 5,
+      onError(error) {
+        errors.push(error);
+        return new Response("unavailable", { status: 503 });
+      },
+    });
+    const timedOut = async (what: string, call: Promise<unknown>) => {
+      await assert.rejects(
+        within(10_000, what, call),
+        (error: unknown) =>
+          error instanceof SessionStoreTimeoutError && error.timeout === 300,
+      );
+    };
+    const options = { storeTimeout: 300 };
+    try {
+      assert.equal(await new Browser(app).text("http://localhost/"), "in");
+      const [session] = await listSessions(inner, "ada");
+      assert.ok(session, "the login is listed");
+
+      await t.step("a stalled index listing", async () => {
+        stalled.state.lists = true;
+        await timedOut(
+          "listSessions",
+          listSessions(stalled.store, "ada", options),
+        );
+        await timedOut(
+          "revokeUserSessions",
+          revokeUserSessions(stalled.store, "ada", options),
+        );
+        // The login commits, then its session limit reads the index.
+        const response = await within(
+          10_000,
+          "a login",
+          new Browser(app).fetch("http://localhost/"),
+        );
+        assert.equal(response.status, 503);
+        await response.body?.cancel();
+        assert.ok(errors.pop() instanceof SessionStoreTimeoutError);
+        stalled.state.lists = false;
+        stalled.release();
+      });
+
+      await t.step("a stalled read", async () => {
+        stalled.state.reads = true;
+        await timedOut(
+          "listSessions",
+          listSessions(stalled.store, "ada", options),
+        );
+        await timedOut(
+          "revokeSession",
+          revokeSession(stalled.store, "ada", session.id, options),
+        );
+        stalled.state.reads = false;
+        stalled.release();
+      });
+
+      await t.step("a stalled commit", async () => {
+        stalled.state.commits = true;
+        await timedOut(
+          "revokeUserSessions",
+          revokeUserSessions(stalled.store, "ada", options),
+        );
+        stalled.state.commits = false;
+        stalled.release(); // the late revoke may land
+      });
+
+      await t.step("they work again once the store answers", async () => {
+        stalled.state.reads =
+          stalled.state.commits =
+          stalled.state.lists =
+            false;
+        stalled.release();
+        await within(
+          10_000,
+          "revokeUserSessions",
+          revokeUserSessions(stalled.store, "ada", options),
+        );
+        assert.deepEqual(
+          await within(
+            10_000,
+            "listSessions",
+            listSessions(stalled.store, "ada", options),
+          ),
+          [],
+        );
+      });
+    } finally {
+      stalled.state.reads =
+        stalled.state.commits =
+        stalled.state.lists =
+          false;
+      stalled.release();
+      await close();
+    }
+  });
+}
+
+Deno.test("storeTimeout: the account functions refuse an out-of-range storeTimeout naming it", async () => {
+  const store = memoryStore();
+  for (
+    const call of [
+      () => listSessions(store, "ada", { storeTimeout: 0 }),
+      () => revokeSession(store, "ada", "x", { storeTimeout: -1 }),
+      () => revokeUserSessions(store, "ada", { storeTimeout: 600_001 }),
+    ]
+  ) {
+    await assert.rejects(
+      call(),
+      (error: Error) =>
+        error instanceof RangeError && /storeTimeout/.test(error.message),
+    );
+  }
+  await assert.rejects(
+    listSessions(store, "ada", { storeTimeout: "5s" as unknown as number }),
+    TypeError,
+  );
 });

@@ -1,0 +1,109 @@
+/**
+ * A benchmark server's process, shared by bench/http.ts and
+ * bench/redis_scaling.ts: wait for the JSON line bench/http_server.ts prints
+ * once it listens, and stop it.
+ *
+ * @module
+ */
+
+/** What bench/http_server.ts prints once it listens. */
+export interface Ready {
+  port: number;
+  cookies: string[];
+}
+
+/**
+ * Reads the server's first stdout line (killing it after 30 s without
+ * one), then keeps draining stdout so the server never blocks on a full
+ * pipe.
+ *
+ * @param child The spawned server, stdout piped.
+ * @param name The row, for the error.
+ * @returns The port and cookies it printed.
+ */
+export async function readyLine(
+  child: Deno.ChildProcess,
+  name: string,
+): Promise<Ready> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const deadline = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 30_000);
+  try {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${name}: the server exited before listening`);
+      buffered += value;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })().catch(() => {});
+  const ready = JSON.parse(buffered.slice(0, buffered.indexOf("\n")));
+  return { port: ready.port, cookies: ready.cookies };
+}
+
+/**
+ * Stops a server with SIGTERM (it writes a CPU profile on a normal exit),
+ * SIGKILL after 10 s.
+ *
+ * @param child The server.
+ */
+export async function stopProcess(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 10_000);
+  await child.status;
+  clearTimeout(timer);
+}
+
+/** What bench/_load.mjs is told. */
+export interface LoadConfig {
+  url: string;
+  connections: number;
+  pipelining: number;
+  warmup: number;
+  seconds: number;
+  /** The server's pid, whose CPU time it reads (Linux). */
+  pid?: number;
+  cookies: string[];
+}
+
+/**
+ * Runs the load generator (bench/_load.mjs, on Node) once and returns the
+ * JSON line it prints.
+ *
+ * @param config What to load and how.
+ * @param file Where to write the config.
+ * @param command How to start a program: `taskset` pinning, or as it is.
+ * @param root The repository's path.
+ * @returns The generator's figures.
+ */
+export async function runLoad<T>(
+  config: LoadConfig,
+  file: string,
+  command: (cmd: string[]) => string[],
+  root: string,
+): Promise<T> {
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  const [bin, ...args] = command(["node", `${root}bench/_load.mjs`, file]);
+  const out = await new Deno.Command(bin!, {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`load generator failed: ${text}`);
+  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
+}
