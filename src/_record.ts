@@ -56,12 +56,17 @@ export function newWriteId(): string {
 const WRITER = randomBytes(8).toString("base64url") + ".";
 let written = 0;
 
-/** `state` with `writeId` as its latest write. */
-export function withWrite(state: SessionState, writeId: string): SessionState {
-  return {
-    ...state,
-    writes: [...state.writes, writeId].slice(-RECENT_WRITES),
-  };
+/** `state` with `writeId` as its latest write, last seen at `seen`: one
+ * object and one array, however many writes it remembers. */
+export function withWrite(
+  state: SessionState,
+  writeId: string,
+  seen: number = state.seen,
+): SessionState {
+  const { writes } = state;
+  const kept = writes.slice(Math.max(0, writes.length - RECENT_WRITES + 1));
+  kept.push(writeId);
+  return { ...state, seen, writes: kept };
 }
 
 /** A decoded record: the state plus the channel it belongs to. */
@@ -146,8 +151,10 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
   }
   if (!isObject(parsed)) return null;
   const r = parsed as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
-    if (!RECORD_KEYS.has(key)) return null;
+  // for-in, not Object.keys(): no array. It also walks enumerable
+  // properties an app added to Object.prototype: only own ones count.
+  for (const key in r) {
+    if (!RECORD_KEYS.has(key) && Object.hasOwn(r, key)) return null;
   }
   if (
     r.v !== RECORD_VERSION || !isObject(r.data) ||
@@ -165,8 +172,8 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     return null;
   }
   return {
-    data: new Map(Object.entries(r.data)),
-    flash: new Map(r.flash === undefined ? [] : Object.entries(r.flash)),
+    data: toMap(r.data),
+    flash: r.flash === undefined ? new Map() : toMap(r.flash),
     created: r.created,
     seen: r.seen,
     issued: (r.t as number | undefined) ?? r.created,
@@ -183,11 +190,22 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
   };
 }
 
+/** The own properties of a parsed object, as a Map (no entry arrays). */
+function toMap(object: Record<string, unknown>): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  for (const key of Object.keys(object)) map.set(key, object[key]);
+  return map;
+}
+
 /** Absent (a record from before write ids) or a list of ids; the next
  * write trims it to {@link RECENT_WRITES}. */
 function isWrites(writes: unknown): boolean {
-  return writes === undefined ||
-    (Array.isArray(writes) && writes.every((id) => typeof id === "string"));
+  if (writes === undefined) return true;
+  if (!Array.isArray(writes)) return false;
+  for (let i = 0; i < writes.length; i++) {
+    if (typeof writes[i] !== "string") return false;
+  }
+  return true;
 }
 
 function isLimits(limits: unknown): boolean {

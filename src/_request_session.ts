@@ -31,8 +31,8 @@ export class RequestSession implements Session<Record<string, unknown>> {
   #closed = false;
   /** How many `save(change)` callbacks are running (writes allowed). */
   #changing = 0;
-  /** Saves of long-lived code, one after another. */
-  #saving: Promise<unknown> = Promise.resolve();
+  /** Saves of long-lived code, one after another (none in most requests). */
+  #saving: Promise<unknown> | undefined;
 
   constructor(
     options: ResolvedOptions,
@@ -321,7 +321,9 @@ export class RequestSession implements Session<Record<string, unknown>> {
         }`,
       );
     }
-    const run = this.#saving.then(() => this.#saveNow(change));
+    const run = (this.#saving ?? Promise.resolve()).then(() =>
+      this.#saveNow(change)
+    );
     this.#saving = run.catch(() => {});
     return run;
   }
@@ -375,7 +377,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   /** The `Set-Cookie` values the response needs. */
-  cookies(): string[] {
+  cookies(): readonly string[] {
     return sessionCookies(
       this.#stored,
       this.#options,

@@ -5,19 +5,26 @@ import { clearCookie, type CookieAttributes, setCookie } from "./_cookie.ts";
 import type { StoredSession } from "./_stored_session.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
 
+const NO_COOKIES: readonly string[] = [];
+
 /** The `Set-Cookie` values for `session` after its save. */
 export function sessionCookies(
   session: StoredSession,
   options: ResolvedOptions,
   https: boolean,
   cookieName: string,
-): string[] {
+): readonly string[] {
+  const token = session.token;
+  // Most responses carry none: no array, no attributes, no state read.
+  if (
+    (token === null || (token === session.presented && !session.wrote)) &&
+    !session.cleared && !session.erasedHttp
+  ) return NO_COOKIES;
   const out: string[] = [];
   const attributes: CookieAttributes = {
     secure: https,
     sameSite: options.sameSite,
   };
-  const token = session.token;
   const { created, life = null } = session.values.state;
   // A session with its own lifetime (remember me) has a persistent cookie
   // that ends with it; others follow cookieMaxAge.

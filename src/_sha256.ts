@@ -77,6 +77,8 @@ const ALPHABET =
 const W = new Uint32Array(64);
 const H = new Uint32Array(8);
 const OUT = new Uint8Array(32);
+const CODES = new Uint16Array(43);
+const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
 
 /**
  * SHA-256 of `text`, base64url without padding. `text` must be ASCII (every
@@ -169,13 +171,19 @@ export function sha256Ascii(text: string): string | undefined {
     OUT[i * 4 + 2] = word >>> 8;
     OUT[i * 4 + 3] = word;
   }
-  let out = "";
+  // The 43 characters as codes, then one string: concatenating them would
+  // make a string object per step, garbage on every request.
+  let at = 0;
   for (let i = 0; i < 30; i += 3) {
     const n = (OUT[i]! << 16) | (OUT[i + 1]! << 8) | OUT[i + 2]!;
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! +
-      ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+    CODES[at++] = ALPHABET_CODES[n >>> 18]!;
+    CODES[at++] = ALPHABET_CODES[(n >>> 12) & 63]!;
+    CODES[at++] = ALPHABET_CODES[(n >>> 6) & 63]!;
+    CODES[at++] = ALPHABET_CODES[n & 63]!;
   }
   const n = (OUT[30]! << 8) | OUT[31]!;
-  return out + ALPHABET[n >>> 10]! + ALPHABET[(n >>> 4) & 63]! +
-    ALPHABET[(n << 2) & 63]!;
+  CODES[40] = ALPHABET_CODES[n >>> 10]!;
+  CODES[41] = ALPHABET_CODES[(n >>> 4) & 63]!;
+  CODES[42] = ALPHABET_CODES[(n << 2) & 63]!;
+  return String.fromCharCode.apply(null, CODES as unknown as number[]);
 }

@@ -10,6 +10,7 @@ import {
 } from "./_record.ts";
 import { decodeForward } from "./_forward.ts";
 import { withTimeout } from "./_timeout.ts";
+import { immediate } from "./stores/_immediate.ts";
 import {
   SessionStoreError,
   SessionStoreTimeoutError,
@@ -82,7 +83,9 @@ export interface Followed extends SessionFound {
 
 /** A read after a failed commit: `undefined` when it fails too (the commit's
  * error is the one to report). */
-export async function quietly<T>(read: Promise<T>): Promise<T | undefined> {
+export async function quietly<T>(
+  read: T | Promise<T>,
+): Promise<T | undefined> {
   try {
     return await read;
   } catch {
@@ -94,6 +97,18 @@ export async function quietly<T>(read: Promise<T>): Promise<T | undefined> {
 export function backoff(attempt: number): Promise<void> {
   const cap = Math.min(100, 2 ** Math.min(attempt, 10));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+}
+
+function readFailed(error: unknown): Error {
+  return error instanceof SessionStoreTimeoutError
+    ? error
+    : new SessionStoreError("Could not read the session", { cause: error });
+}
+
+function commitFailed(error: unknown): Error {
+  return error instanceof SessionStoreTimeoutError
+    ? error
+    : new SessionStoreError("Could not save the session", { cause: error });
 }
 
 /** The store as one request on one channel uses it. */
@@ -150,10 +165,21 @@ export class StoreAccess {
         "read",
       );
     } catch (error) {
-      if (error instanceof SessionStoreTimeoutError) throw error;
-      throw new SessionStoreError("Could not read the session", {
-        cause: error,
-      });
+      throw readFailed(error);
+    }
+  }
+
+  /** {@link get}, answered without a promise by a store in this process. */
+  getNow(
+    store: SessionStore,
+    key: StoreKey,
+  ): StoreEntry | null | Promise<StoreEntry | null> {
+    const now = immediate(store);
+    if (now === undefined) return this.get(store, key);
+    try {
+      return now.get(key);
+    } catch (error) {
+      return Promise.reject(readFailed(error));
     }
   }
 
@@ -162,7 +188,7 @@ export class StoreAccess {
     store: SessionStore,
     key: StoreKey,
   ): Promise<SessionFound | null> {
-    const entry = await this.get(store, key);
+    const entry = await this.getNow(store, key);
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
     return record !== null && this.usable(record)
@@ -176,7 +202,7 @@ export class StoreAccess {
    * forward), or `null`.
    */
   async follow(store: SessionStore, id: string): Promise<Followed | null> {
-    const entry = await this.get(store, sessionKey(id));
+    const entry = await this.getNow(store, sessionKey(id));
     if (entry === null) return null;
     const record = decodeRecord(entry.value);
     if (record !== null) {
@@ -238,10 +264,23 @@ export class StoreAccess {
         "commit",
       );
     } catch (error) {
-      if (error instanceof SessionStoreTimeoutError) throw error;
-      throw new SessionStoreError("Could not save the session", {
-        cause: error,
-      });
+      throw commitFailed(error);
+    }
+  }
+
+  /** {@link commit}, applied without a promise by a store in this process. */
+  commitNow(
+    store: SessionStore,
+    checks: StoreCheck[],
+    sets: StoreSet[],
+    deletes: StoreKey[],
+  ): string | null | Promise<string | null> {
+    const now = immediate(store);
+    if (now === undefined) return this.commit(store, checks, sets, deletes);
+    try {
+      return now.commit({ checks, sets, deletes });
+    } catch (error) {
+      return Promise.reject(commitFailed(error));
     }
   }
 

@@ -20,7 +20,12 @@ import { SessionValues } from "./_values.ts";
 import type { SessionState } from "./_record.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { SessionRejection } from "./session.ts";
-import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
+import type {
+  SessionStore,
+  StoreCheck,
+  StoreEntry,
+  StoreKey,
+} from "./store.ts";
 
 /** One request's session as stored: its token, record and pending values. */
 export class StoredSession {
@@ -99,13 +104,39 @@ export class StoredSession {
     this.#downgraded = token;
   }
 
-  /** Loads the session under `token`, if it is live on this channel. */
-  async load(token: string): Promise<void> {
-    const store = await this.io.store();
+  /**
+   * Loads the session under `token`, if it is live on this channel; at
+   * once, with no promise, when the store answers at once.
+   */
+  load(token: string): Promise<void> | undefined {
+    const store = this.io.store();
+    if (store instanceof Promise) {
+      return store.then((opened) => this.#loadFrom(opened, token));
+    }
+    return this.#loadFrom(store, token);
+  }
+
+  #loadFrom(store: SessionStore, token: string): Promise<void> | undefined {
     const id = tokenId(token);
     const key = sessionKey(id);
-    const entry = await this.io.get(store, key);
-    if (entry === null) return this.reject("unknown");
+    const entry = this.io.getNow(store, key);
+    if (entry instanceof Promise) {
+      return entry.then((found) => this.#found(store, token, id, key, found));
+    }
+    return this.#found(store, token, id, key, entry);
+  }
+
+  #found(
+    store: SessionStore,
+    token: string,
+    id: string,
+    key: StoreKey,
+    entry: StoreEntry | null,
+  ): Promise<void> | undefined {
+    if (entry === null) {
+      this.reject("unknown");
+      return undefined;
+    }
     const record = decodeRecord(entry.value);
     if (record === null) {
       const forward = decodeForward(entry.value);
@@ -124,15 +155,17 @@ export class StoredSession {
           });
         }
       }
-      return this.reject(
+      this.reject(
         record === null
           ? "unknown"
           : this.io.sameChannel(record)
           ? "expired"
           : "wrong-channel",
       );
+      return undefined;
     }
     this.#loaded(token, id, entry.versionstamp, record);
+    return undefined;
   }
 
   /** An old token of a renewed session, within its grace window. */
@@ -205,6 +238,13 @@ export class StoredSession {
       this.#downgraded === undefined
     ) {
       return undefined; // the common read-only request: no promise at all
+    }
+    if (
+      write && !renewal && this.#stale === undefined &&
+      this.#downgraded === undefined
+    ) {
+      // The common write: no promise on a store in this process.
+      return saveChanges(this, this.#options, inPlace);
     }
     return this.#save(write, touch, renewal, inPlace);
   }

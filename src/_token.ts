@@ -19,10 +19,17 @@ export function newToken(): string {
   return randomBytes(32).toString("base64url");
 }
 
-/** The store id of a token: its SHA-256, base64url. Tokens are ASCII, so
- * the allocation-free JavaScript hash serves them; anything else goes to
- * node:crypto (both run synchronously, unlike `crypto.subtle.digest`). */
+/** The store id of a token: its SHA-256, base64url. On Deno, for ASCII
+ * (tokens are), the allocation-free JavaScript hash: node:crypto's
+ * createHash costs twice as much there (~1.6 against ~0.8 µs per token).
+ * On Bun, whose createHash is native and twice as fast as that JavaScript
+ * (~0.38 against ~0.74 µs), and for anything else, node:crypto. Both run
+ * synchronously, unlike `crypto.subtle.digest`. */
 export function tokenId(token: string): string {
-  return sha256Ascii(token) ??
+  return (NATIVE_FASTER ? undefined : sha256Ascii(token)) ??
     createHash("sha256").update(token).digest("base64url");
 }
+
+/** Whether node:crypto hashes a token faster than the JavaScript: Bun. */
+const NATIVE_FASTER = typeof (globalThis as { Bun?: unknown }).Bun !==
+  "undefined";

@@ -17,6 +17,8 @@ type Operation =
   | { readonly kind: "takeFlash"; readonly key: string }
   | { readonly kind: "csrf"; readonly value: string };
 
+const NO_KEYS: readonly string[] = [];
+
 interface Handed {
   readonly value: object;
   readonly json: string;
@@ -65,15 +67,26 @@ export function pick(
  * since they were loaded or last saved.
  */
 export class SessionValues {
-  /** The current state, as the handler sees it. */
-  state: SessionState = emptyState(0);
-  #ops: Operation[] = [];
+  /** Until read or replaced: most requests load theirs or need none, and
+   * a request's allocations are what its garbage collection costs. */
+  #state: SessionState | undefined;
+  /** Made on the first operation: most requests only read. */
+  #ops: Operation[] | undefined;
   #handed: Map<string, Handed> | undefined;
   #forced = false;
 
+  /** The current state, as the handler sees it. */
+  get state(): SessionState {
+    return this.#state ??= emptyState(0);
+  }
+
+  set state(state: SessionState) {
+    this.#state = state;
+  }
+
   /** Whether operations are waiting to be saved. */
   get pending(): boolean {
-    return this.#ops.length > 0;
+    return this.#ops !== undefined && this.#ops.length > 0;
   }
 
   /** Whether `markChanged()` forced a save. */
@@ -88,7 +101,8 @@ export class SessionValues {
 
   /** Reads a value, remembering objects handed out to the handler. */
   get(key: string): unknown {
-    const value = this.state.data.get(key);
+    if (this.#state === undefined) return undefined; // nothing stored yet
+    const value = this.#state.data.get(key);
     if (typeof value === "object" && value !== null) this.#hand(key, value);
     return value;
   }
@@ -96,20 +110,20 @@ export class SessionValues {
   set(key: string, value: unknown): void {
     assertJson(value, key);
     this.state.data.set(key, value);
-    this.#ops.push({ kind: "set", key, value });
+    this.#log({ kind: "set", key, value });
   }
 
   delete(key: string): boolean {
     if (!this.state.data.has(key)) return false;
     this.state.data.delete(key);
-    this.#ops.push({ kind: "delete", key });
+    this.#log({ kind: "delete", key });
     return true;
   }
 
   clear(): void {
     if (this.state.data.size === 0) return;
     this.state.data.clear();
-    this.#ops.push({ kind: "clear" });
+    this.#log({ kind: "clear" });
   }
 
   update(key: string, fn: (current: unknown) => unknown): unknown {
@@ -121,40 +135,44 @@ export class SessionValues {
     const value = fn(this.state.data.get(key));
     assertJson(value, key);
     this.state.data.set(key, value);
-    this.#ops.push({ kind: "update", key, fn });
+    this.#log({ kind: "update", key, fn });
     return value;
   }
 
   /** Records a new CSRF token as an operation to save. */
   csrf(value: string): void {
-    this.#ops.push({ kind: "csrf", value });
+    this.#log({ kind: "csrf", value });
   }
 
   flash(key: string, value: unknown): void {
     assertJson(value, key);
     this.state.flash.set(key, value);
-    this.#ops.push({ kind: "flash", key, value });
+    this.#log({ kind: "flash", key, value });
   }
 
   takeFlash(key: string): unknown {
     if (!this.state.flash.has(key)) return undefined;
     const value = this.state.flash.get(key);
     this.state.flash.delete(key);
-    this.#ops.push({ kind: "takeFlash", key });
+    this.#log({ kind: "takeFlash", key });
     return value;
   }
 
   /** Forgets the operations: they are stored. */
   done(): void {
-    this.#ops = [];
+    this.#ops = undefined;
     this.#handed = undefined;
     this.#forced = false;
   }
 
   /** Forgets everything: no session. */
   reset(): void {
-    this.state = emptyState(0);
+    this.#state = undefined;
     this.done();
+  }
+
+  #log(op: Operation): void {
+    (this.#ops ??= []).push(op);
   }
 
   #hand(key: string, value: object): void {
@@ -165,8 +183,8 @@ export class SessionValues {
   }
 
   /** Keys whose handed-out object is still in place and now serialises differently. */
-  changedInPlace(): string[] {
-    if (this.#handed === undefined) return [];
+  changedInPlace(): readonly string[] {
+    if (this.#handed === undefined) return NO_KEYS;
     const changed: string[] = [];
     for (const [key, handed] of this.#handed) {
       if (this.state.data.get(key) !== handed.value) continue;
@@ -180,7 +198,7 @@ export class SessionValues {
 
   /** Re-applies this request's operations on `base`, a newer stored version. */
   replay(base: SessionState, inPlace: readonly string[]): SessionState {
-    for (const op of this.#ops) {
+    for (const op of this.#ops ?? []) {
       switch (op.kind) {
         case "set":
           base.data.set(op.key, clone(op.value));

@@ -199,7 +199,13 @@ export function withSession<
         ? SILENT
         : new Emitter(resolved.onEvent, request),
     );
-    const loading = session.load(request.headers);
+    let loading: Promise<void> | undefined;
+    try {
+      // At once (no promise) without a cookie, or on a store in process.
+      loading = session.load(request.headers);
+    } catch (error) {
+      loading = Promise.reject(error);
+    }
     // A browser never adds an Authorization header on its own: bearer
     // requests cannot be forged cross-site, so CSRF checks do not apply.
     const checksCsrf = resolved.csrf !== null &&
@@ -387,26 +393,29 @@ function finish<Res extends Response | undefined>(
     }
     return response;
   }
+  // No object per response: the common one adds `Vary` and no cookie.
   const bearer = options.carrier === "bearer";
-  const out: CarrierOutput = bearer
-    ? { cookies: [], token: session.tokenHeader(), vary: "Authorization" }
-    : { cookies: session.cookies(), token: undefined, vary: "Cookie" };
+  const cookies = bearer ? NO_COOKIES : session.cookies();
+  const token = bearer ? session.tokenHeader() : undefined;
   const clearSiteData = !bearer && options.clearSiteData && session.ended;
+  const used = session.used;
   if (
-    out.cookies.length === 0 && out.token === undefined && !session.used &&
-    !clearSiteData
+    cookies.length === 0 && token === undefined && !used && !clearSiteData
   ) return response;
+  const vary = bearer ? "Authorization" : "Cookie";
   let headers = response.headers;
   try {
-    writeHeaders(headers, out, session.used, clearSiteData);
+    writeHeaders(headers, cookies, token, vary, used, clearSiteData);
   } catch {
     // Immutable headers (Response.redirect(), fetch() results): copy once.
     response = new Response(response.body, response) as Res & Response;
     headers = response.headers;
-    writeHeaders(headers, out, session.used, clearSiteData);
+    writeHeaders(headers, cookies, token, vary, used, clearSiteData);
   }
   return response;
 }
+
+const NO_COOKIES: readonly string[] = [];
 
 /** Headers that tell CDNs and other shared caches how long to keep a response. */
 const SHARED_CACHE_HEADERS = [
@@ -415,32 +424,27 @@ const SHARED_CACHE_HEADERS = [
   "cloudflare-cdn-cache-control",
 ];
 
-/** What the carrier adds to a response: cookies, or a `Session-Token`. */
-interface CarrierOutput {
-  readonly cookies: readonly string[];
-  readonly token: string | undefined;
-  /** The request header the response depends on. */
-  readonly vary: "Cookie" | "Authorization";
-}
-
+/** Adds what the carrier needs to a response: cookies, or a
+ * `Session-Token`; `vary` is the request header the response depends on. */
 function writeHeaders(
   headers: Headers,
-  out: CarrierOutput,
+  cookies: readonly string[],
+  token: string | undefined,
+  varyOn: "Cookie" | "Authorization",
   used: boolean,
   clearSiteData: boolean,
 ): void {
   if (used) {
     const vary = headers.get("vary");
-    if (vary === null) headers.set("vary", out.vary);
-    else if (!varies(vary, out.vary)) {
-      headers.set("vary", `${vary}, ${out.vary}`);
+    if (vary === null) headers.set("vary", varyOn);
+    else if (!varies(vary, varyOn)) {
+      headers.set("vary", `${vary}, ${varyOn}`);
     }
   }
   if (clearSiteData) headers.set("clear-site-data", '"cookies"');
-  const { cookies } = out;
-  const issues = cookies.length > 0 || out.token !== undefined;
-  if (out.token !== undefined) {
-    headers.set(SESSION_TOKEN_HEADER, out.token);
+  const issues = cookies.length > 0 || token !== undefined;
+  if (token !== undefined) {
+    headers.set(SESSION_TOKEN_HEADER, token);
     // Browser code on another origin may read it only when exposed.
     const exposed = headers.get("access-control-expose-headers");
     if (exposed === null) {

@@ -280,6 +280,58 @@ Deno.test("withSession() saves before the response is returned", async () => {
   assert.deepEqual((await storedRecord(store, token))?.data, { done: true });
 });
 
+Deno.test("withSession() calls a wrapper's get and commit, not those of the memoryStore it spreads", async () => {
+  // The memory store answers tessera without a promise; a wrapper made by
+  // spreading it must still see every call (to count, log or inject faults).
+  const inner = memoryStore();
+  const calls: string[] = [];
+  const store = {
+    ...inner,
+    get: (key: readonly string[]) => {
+      calls.push("get");
+      return inner.get(key);
+    },
+    commit: (change: Parameters<typeof inner.commit>[0]) => {
+      calls.push("commit");
+      return inner.commit(change);
+    },
+  };
+  const browser = new Browser(withSession((req) => {
+    const n = getSession<{ n: number }>(req).update("n", (n = 0) => n + 1);
+    return new Response(String(n));
+  }, { store }));
+  await browser.fetch("http://localhost/");
+  assert.equal(await (await browser.fetch("http://localhost/")).text(), "2");
+  assert.deepEqual(calls, ["commit", "get", "commit"]);
+});
+
+Deno.test("withSession() keeps the ids of a session's last 16 writes in its record, newest last", async () => {
+  // What a save whose reply was lost looks for, to tell it was applied.
+  const store = memoryStore();
+  const browser = new Browser(withSession((req) => {
+    const n = getSession<{ n: number }>(req).update("n", (n = 0) => n + 1);
+    return new Response(String(n));
+  }, { store }));
+  const seen: string[][] = [];
+  for (let i = 0; i < 20; i++) {
+    await browser.fetch("http://localhost/");
+    const token = browser.cookies.get("session")!.value;
+    const record = await storedRecord(store, token) as { w?: string[] } | null;
+    seen.push(record!.w!);
+  }
+  for (let i = 0; i < 20; i++) {
+    assert.equal(seen[i]!.length, Math.min(i + 1, 16), `after ${i + 1} writes`);
+    assert.equal(new Set(seen[i]).size, seen[i]!.length, "distinct ids");
+    if (i > 0) {
+      // The previous list, oldest dropped once full, plus the new id.
+      assert.deepEqual(
+        seen[i]!.slice(0, -1),
+        seen[i - 1]!.slice(i < 16 ? 0 : 1),
+      );
+    }
+  }
+});
+
 Deno.test("withSession() opens the default Deno KV on first need, not before", async () => {
   const original = Deno.openKv;
   let opened = 0;

@@ -4,6 +4,7 @@
  * @module
  */
 import { compareKeys } from "./_compare_keys.ts";
+import { withImmediate } from "./_immediate.ts";
 import type {
   SessionStore,
   StoreCommit,
@@ -172,102 +173,114 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   }
 
-  return {
+  /** Reads an entry; its bytes are the stored ones, not a copy. */
+  function read(key: StoreKey): StoreEntry | null {
+    const id = encode(key);
+    const slot = live(id, Date.now());
+    if (slot === undefined) return null;
+    // A session being read is in use: the last to be evicted.
+    if (evictable.delete(id)) evictable.set(id, true);
+    return { key, value: slot.value, versionstamp: slot.versionstamp };
+  }
+
+  /** Applies a change; `copy`: the caller may reuse its buffers. Throws
+   * what the public commit rejects with. */
+  function apply(change: StoreCommit, copy: boolean): string | null {
+    const now = Date.now();
+    const checkIds = change.checks.map((check) => encode(check.key));
+    for (let i = 0; i < checkIds.length; i++) {
+      const slot = live(checkIds[i]!, now);
+      if ((slot?.versionstamp ?? null) !== change.checks[i]!.versionstamp) {
+        return null;
+      }
+    }
+    for (const set of change.sets) {
+      if (set.value.byteLength > maxValueBytes) {
+        throw new RangeError(
+          `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
+        );
+      }
+    }
+    // A save checks and writes the same key (one array): encoded once.
+    const setIds = change.sets.map((set) => {
+      const checked = change.checks.findIndex((c) => c.key === set.key);
+      return checked === -1 ? encode(set.key) : checkIds[checked]!;
+    });
+    const deleteIds = change.deletes.length === 0
+      ? NO_IDS
+      : change.deletes.map(encode);
+    // The size after this commit; room is made before anything is applied,
+    // so a refused commit changes nothing.
+    let after = slots.size;
+    // The common commit writes one key and deletes none: no Sets for it.
+    const writtenSet = setIds.length === 1 ? undefined : new Set(setIds);
+    const isWritten = (id: string): boolean =>
+      writtenSet === undefined ? id === setIds[0] : writtenSet.has(id);
+    for (const id of deleteIds.length < 2 ? deleteIds : new Set(deleteIds)) {
+      if (!isWritten(id) && slots.has(id)) after--;
+    }
+    for (const id of writtenSet ?? setIds) if (!slots.has(id)) after++;
+    if (
+      after > maxEntries &&
+      !makeRoom(after - maxEntries, isWritten, new Set(deleteIds), now)
+    ) {
+      throw new RangeError(
+        `memoryStore() is full: ${slots.size} entries of maxEntries ${maxEntries}, all of them signed-in sessions or their index entries`,
+      );
+    }
+    for (const id of deleteIds) remove(id);
+    version++;
+    const versionstamp = version.toString(16).padStart(20, "0");
+    for (let i = 0; i < setIds.length; i++) {
+      const set = change.sets[i]!;
+      const id = setIds[i]!;
+      const session = indexedSession(id);
+      if (session !== undefined) {
+        let pointing = indexes.get(session);
+        if (pointing === undefined) {
+          indexes.set(session, pointing = new Set());
+        }
+        pointing.add(id);
+        evictable.delete(session);
+      } else if (!indexes.has(id)) {
+        evictable.delete(id);
+        evictable.set(id, true);
+      }
+      // An id already stored is already under each of its prefixes.
+      const isNew = !slots.has(id);
+      // A copy, so a caller that reuses its buffer cannot change what is stored.
+      slots.set(id, {
+        value: copy ? set.value.slice() : set.value,
+        versionstamp,
+        expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
+      });
+      if (isNew) {
+        for (const prefix of ancestors(id)) {
+          let ids = descendants.get(prefix);
+          if (ids === undefined) descendants.set(prefix, ids = new Set());
+          ids.add(id);
+        }
+      }
+    }
+    sweepSome(now, SWEEP_PER_COMMIT);
+    return versionstamp;
+  }
+
+  const store: SessionStore = {
     maxValueBytes,
     get(key: StoreKey): Promise<StoreEntry | null> {
-      const id = encode(key);
-      const slot = live(id, Date.now());
-      // A session being read is in use: the last to be evicted.
-      if (slot !== undefined && evictable.delete(id)) evictable.set(id, true);
+      const entry = read(key);
+      // A copy, so a caller that changes the bytes cannot change the store.
       return Promise.resolve(
-        slot === undefined
-          ? null
-          : { key, value: slot.value, versionstamp: slot.versionstamp },
+        entry === null ? null : { ...entry, value: entry.value.slice() },
       );
     },
     commit(change: StoreCommit): Promise<string | null> {
-      const now = Date.now();
-      const checkIds = change.checks.map((check) => encode(check.key));
-      for (let i = 0; i < checkIds.length; i++) {
-        const slot = live(checkIds[i]!, now);
-        if ((slot?.versionstamp ?? null) !== change.checks[i]!.versionstamp) {
-          return Promise.resolve(null);
-        }
+      try {
+        return Promise.resolve(apply(change, true));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      for (const set of change.sets) {
-        if (set.value.byteLength > maxValueBytes) {
-          return Promise.reject(
-            new RangeError(
-              `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
-            ),
-          );
-        }
-      }
-      // A save checks and writes the same key (one array): encoded once.
-      const setIds = change.sets.map((set) => {
-        const checked = change.checks.findIndex((c) => c.key === set.key);
-        return checked === -1 ? encode(set.key) : checkIds[checked]!;
-      });
-      const deleteIds = change.deletes.length === 0
-        ? NO_IDS
-        : change.deletes.map(encode);
-      // The size after this commit; room is made before anything is applied,
-      // so a refused commit changes nothing.
-      let after = slots.size;
-      // The common commit writes one key and deletes none: no Sets for it.
-      const writtenSet = setIds.length === 1 ? undefined : new Set(setIds);
-      const isWritten = (id: string): boolean =>
-        writtenSet === undefined ? id === setIds[0] : writtenSet.has(id);
-      for (const id of deleteIds.length < 2 ? deleteIds : new Set(deleteIds)) {
-        if (!isWritten(id) && slots.has(id)) after--;
-      }
-      for (const id of writtenSet ?? setIds) if (!slots.has(id)) after++;
-      if (
-        after > maxEntries &&
-        !makeRoom(after - maxEntries, isWritten, new Set(deleteIds), now)
-      ) {
-        return Promise.reject(
-          new RangeError(
-            `memoryStore() is full: ${slots.size} entries of maxEntries ${maxEntries}, all of them signed-in sessions or their index entries`,
-          ),
-        );
-      }
-      for (const id of deleteIds) remove(id);
-      version++;
-      const versionstamp = version.toString(16).padStart(20, "0");
-      for (let i = 0; i < setIds.length; i++) {
-        const set = change.sets[i]!;
-        const id = setIds[i]!;
-        const session = indexedSession(id);
-        if (session !== undefined) {
-          let pointing = indexes.get(session);
-          if (pointing === undefined) {
-            indexes.set(session, pointing = new Set());
-          }
-          pointing.add(id);
-          evictable.delete(session);
-        } else if (!indexes.has(id)) {
-          evictable.delete(id);
-          evictable.set(id, true);
-        }
-        // An id already stored is already under each of its prefixes.
-        const isNew = !slots.has(id);
-        // A copy, so a caller that reuses its buffer cannot change what is stored.
-        slots.set(id, {
-          value: set.value.slice(),
-          versionstamp,
-          expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
-        });
-        if (isNew) {
-          for (const prefix of ancestors(id)) {
-            let ids = descendants.get(prefix);
-            if (ids === undefined) descendants.set(prefix, ids = new Set());
-            ids.add(id);
-          }
-        }
-      }
-      sweepSome(now, SWEEP_PER_COMMIT);
-      return Promise.resolve(versionstamp);
     },
     async *list(prefix: StoreKey): AsyncIterable<StoreEntry> {
       const now = Date.now();
@@ -280,11 +293,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       for (const { id, key } of keyed) {
         const slot = live(id, now);
         if (slot !== undefined) {
-          yield { key, value: slot.value, versionstamp: slot.versionstamp };
+          yield {
+            key,
+            value: slot.value.slice(),
+            versionstamp: slot.versionstamp,
+          };
         }
       }
     },
   };
+  return withImmediate(store, {
+    get: read,
+    commit: (change) => apply(change, false),
+  });
 }
 
 const NO_IDS: readonly string[] = [];

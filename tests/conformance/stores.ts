@@ -122,6 +122,19 @@ export function storeSuite(test: Test, fixture: StoreFixture): void {
     assert.equal(text((await store.get(key))!.value), "abc");
   });
 
+  it("bytes read are a copy: changing them does not change the store", async (store) => {
+    const key = ["session", "e2"];
+    await store.commit({
+      checks: [],
+      sets: [{ key, value: bytes("abc") }],
+      deletes: [],
+    });
+    (await store.get(key))!.value[0] = 0x7a;
+    assert.equal(text((await store.get(key))!.value), "abc");
+    for await (const entry of store.list(["session"])) entry.value.fill(0x7a);
+    assert.equal(text((await store.get(key))!.value), "abc");
+  });
+
   it("a value over maxValueBytes is refused and nothing is written", async (store) => {
     assert.equal(store.maxValueBytes, 65_536);
     const key = ["session", "f"];

@@ -146,6 +146,25 @@ for (const fixture of STORES) {
     }
   });
 
+  Deno.test(`a record still loads when the app added an enumerable property to Object.prototype (${fixture.name})`, async () => {
+    const { store, close } = await fixture.open();
+    const app = reporter({ store });
+    const proto = Object.prototype as Record<string, unknown>;
+    try {
+      const token = forgedToken();
+      await writeRecord(store, token, json(good));
+      // What an old library does: every object now "has" an extra key.
+      proto.extraMethod = () => {};
+      const report: Report =
+        await (await app(request(HTTP, `session=${token}`))).json();
+      assert.equal(report.owner, "x");
+      assert.equal(report.isNew, false);
+    } finally {
+      delete proto.extraMethod;
+      close();
+    }
+  });
+
   Deno.test(`__proto__, constructor and prototype keys round-trip as plain data (${fixture.name})`, async () => {
     const { store, close } = await fixture.open();
     try {
