@@ -33,7 +33,7 @@ const state: SessionState = {
   user: null,
   csrf: null,
   meta: null,
-  writes: [],
+  writes: "",
 };
 const bytes = encodeRecord(state, false);
 // A record whose data holds U+FFFD (valid UTF-8): the strict re-check path.

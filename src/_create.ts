@@ -27,7 +27,7 @@ export async function create(
         created: now,
         seen: now,
         issued: now,
-        writes: [],
+        writes: "",
       },
       writeId,
     );

@@ -30,8 +30,11 @@ export interface SessionState {
   csrf: string | null;
   /** What the application recorded about the login (device, …). */
   meta: Record<string, unknown> | null;
-  /** Ids of the latest writes, oldest first, at most {@link RECENT_WRITES}. */
-  writes: readonly string[];
+  /** Ids of the latest writes, oldest first, at most {@link RECENT_WRITES},
+   * each {@link WRITE_ID_LENGTH} characters, in one string: one JSON string
+   * to parse and write rather than an array of them (a third of the
+   * record). */
+  writes: string;
 }
 
 /**
@@ -43,30 +46,54 @@ export interface SessionState {
  */
 export const RECENT_WRITES = 16;
 
+/** Characters of a write id: 8 of the writer, 5 of its counter. */
+export const WRITE_ID_LENGTH = 13;
+
+/** Writes one writer prefix names before a new prefix is drawn (36^5). */
+const WRITES_PER_WRITER = 36 ** 5;
+
 /**
- * A new write id, unique across processes and restarts: 8 random bytes drawn
- * once per process, then a counter. Ids are compared, never guessed at, so
- * they need uniqueness, not secrecy, and drawing random bytes on every save
- * cost more than the rest of a memory-store save.
+ * A new write id, unique across processes and restarts: 6 random bytes
+ * drawn per 60 million writes of a process, then a counter. Ids are
+ * compared, never guessed at, so they need uniqueness, not secrecy, and
+ * drawing random bytes on every save cost more than the rest of a
+ * memory-store save. Fixed width, so a list of them is one string.
  */
 export function newWriteId(): string {
-  return WRITER + (written++).toString(36);
+  if (written === WRITES_PER_WRITER) {
+    writer = randomBytes(6).toString("base64url");
+    written = 0;
+  }
+  return writer + (written++).toString(36).padStart(5, "0");
 }
 
-const WRITER = randomBytes(8).toString("base64url") + ".";
+let writer = randomBytes(6).toString("base64url");
 let written = 0;
 
-/** `state` with `writeId` as its latest write, last seen at `seen`: one
- * object and one array, however many writes it remembers. */
+/** `state` with `writeId` as its latest write, last seen at `seen`. */
 export function withWrite(
   state: SessionState,
   writeId: string,
   seen: number = state.seen,
 ): SessionState {
   const { writes } = state;
-  const kept = writes.slice(Math.max(0, writes.length - RECENT_WRITES + 1));
-  kept.push(writeId);
-  return { ...state, seen, writes: kept };
+  const full = (RECENT_WRITES - 1) * WRITE_ID_LENGTH;
+  const kept = writes.length > full
+    ? writes.slice(writes.length - full)
+    : writes;
+  return { ...state, seen, writes: kept + writeId };
+}
+
+/** Whether `writes` (a record's list) holds `writeId`. */
+export function hasWrite(writes: string, writeId: string): boolean {
+  for (
+    let at = writes.indexOf(writeId);
+    at !== -1;
+    at = writes.indexOf(writeId, at + 1)
+  ) {
+    if (at % WRITE_ID_LENGTH === 0) return true;
+  }
+  return false;
 }
 
 /** A decoded record: the state plus the channel it belongs to. */
@@ -113,7 +140,7 @@ export function encodeRecord(
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
-  if (state.writes.length > 0) record.w = state.writes;
+  if (state.writes !== "") record.w = state.writes;
   // Absent for cookie sessions: records from before the bearer carrier.
   if (bearer) record.bearer = true;
   return encoder.encode(JSON.stringify(record));
@@ -186,7 +213,7 @@ export function decodeRecord(bytes: unknown): SessionRecord | null {
     user: r.user as string | null,
     csrf: (r.csrf as string | undefined) ?? null,
     meta: (r.meta as Record<string, unknown> | undefined) ?? null,
-    writes: (r.w as string[] | undefined) ?? [],
+    writes: (r.w as string | undefined) ?? "",
   };
 }
 
@@ -197,15 +224,11 @@ function toMap(object: Record<string, unknown>): Map<string, unknown> {
   return map;
 }
 
-/** Absent (a record from before write ids) or a list of ids; the next
- * write trims it to {@link RECENT_WRITES}. */
+/** Absent (no write yet) or whole ids; the next write trims the list to
+ * {@link RECENT_WRITES}. */
 function isWrites(writes: unknown): boolean {
-  if (writes === undefined) return true;
-  if (!Array.isArray(writes)) return false;
-  for (let i = 0; i < writes.length; i++) {
-    if (typeof writes[i] !== "string") return false;
-  }
-  return true;
+  return writes === undefined ||
+    (typeof writes === "string" && writes.length % WRITE_ID_LENGTH === 0);
 }
 
 function isLimits(limits: unknown): boolean {

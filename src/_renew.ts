@@ -35,7 +35,7 @@ export async function renew(
   const now = Date.now();
   const grace = options.renewGrace;
   const next = withWrite(
-    { ...state, seen: now, issued: now, writes: [] },
+    { ...state, seen: now, issued: now, writes: "" },
     writeId,
   );
   const sets: StoreSet[] = [{

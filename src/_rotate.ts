@@ -75,7 +75,7 @@ export async function rotate(
       user,
       csrf: null,
       meta: rotation.meta === undefined ? state.meta : rotation.meta,
-      writes: [writeId],
+      writes: writeId,
     };
     const checks: StoreCheck[] = [];
     const deletes: StoreKey[] = [];

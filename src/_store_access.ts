@@ -4,6 +4,7 @@
 import {
   decodeRecord,
   encodeRecord,
+  hasWrite,
   isExpired,
   type SessionRecord,
   type SessionState,
@@ -233,7 +234,7 @@ export class StoreAccess {
   ): Promise<string | SessionFound | null> {
     const mine = async (): Promise<SessionFound | null> => {
       const fresh = await quietly(this.read(store, key));
-      return fresh && fresh.record.writes.includes(writeId) ? fresh : null;
+      return fresh && hasWrite(fresh.record.writes, writeId) ? fresh : null;
     };
     let result: string | null;
     try {

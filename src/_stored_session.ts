@@ -3,7 +3,7 @@
 // save retried with replay, the touch, destroy, and the clean-up of dead or
 // downgraded records. Each commit carries a write id, so a commit the store
 // applied but whose reply was lost is recognised instead of replayed.
-import { decodeRecord } from "./_record.ts";
+import { decodeRecord, hasWrite } from "./_record.ts";
 import {
   quietly,
   type SessionFound,
@@ -318,7 +318,7 @@ export class StoredSession {
 
   /** Takes `fresh` as the stored session when it shows this request's write. */
   adopt(fresh: SessionFound | null | undefined, writeId: string): boolean {
-    if (!fresh || !fresh.record.writes.includes(writeId)) return false;
+    if (!fresh || !hasWrite(fresh.record.writes, writeId)) return false;
     this.stored(fresh.versionstamp, fresh.record);
     return true;
   }

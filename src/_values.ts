@@ -37,7 +37,7 @@ export function emptyState(now: number): SessionState {
     user: null,
     csrf: null,
     meta: null,
-    writes: [],
+    writes: "",
   };
 }
 

@@ -316,8 +316,12 @@ Deno.test("withSession() keeps the ids of a session's last 16 writes in its reco
   for (let i = 0; i < 20; i++) {
     await browser.fetch("http://localhost/");
     const token = browser.cookies.get("session")!.value;
-    const record = await storedRecord(store, token) as { w?: string[] } | null;
-    seen.push(record!.w!);
+    const record = await storedRecord(store, token) as { w?: string } | null;
+    // One string of fixed-width ids (13 characters each), oldest first.
+    const w = record!.w!;
+    assert.equal(typeof w, "string");
+    assert.equal(w.length % 13, 0, `whole ids: ${w}`);
+    seen.push(w.match(/.{13}/g)!);
   }
   for (let i = 0; i < 20; i++) {
     assert.equal(seen[i]!.length, Math.min(i + 1, 16), `after ${i + 1} writes`);

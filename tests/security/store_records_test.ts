@@ -66,6 +66,8 @@ const BAD: [string, Uint8Array][] = [
   ["csrf is null", json({ ...good, csrf: null })],
   ["flash is an array", json({ ...good, flash: ["x"] })],
   ["meta is a string", json({ ...good, meta: "x" })],
+  ["write ids that are not a string", json({ ...good, w: ["abc"] })],
+  ["write ids cut mid-id", json({ ...good, w: "x".repeat(20) })],
   ["an unknown top-level key", json({ ...good, admin: true })],
   [
     "a top-level __proto__ key",
@@ -125,7 +127,7 @@ for (const fixture of STORES) {
       }
       await t.step("control: the well-formed record loads", async () => {
         const token = forgedToken();
-        await writeRecord(store, token, json(good));
+        await writeRecord(store, token, json({ ...good, w: "x".repeat(26) }));
         const report: Report =
           await (await app(request(HTTP, `session=${token}`))).json();
         assert.equal(report.owner, "x");
