@@ -23,7 +23,6 @@ import type { LoginOptions, Session, SessionRejection } from "./session.ts";
  */
 export class RequestSession implements Session<Record<string, unknown>> {
   readonly #options: ResolvedOptions;
-  readonly #https: boolean;
   readonly #cookieName: string;
   readonly #stored: StoredSession;
   #used = false;
@@ -40,7 +39,6 @@ export class RequestSession implements Session<Record<string, unknown>> {
     events: Emitter = SILENT,
   ) {
     this.#options = options;
-    this.#https = https;
     this.#cookieName = https ? options.httpsCookie : options.httpCookie;
     this.#stored = new StoredSession(options, https, events);
   }
@@ -53,7 +51,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     if (this.#options.carrier === "bearer") {
       // Cookies are not looked at: a bearer app never mixes with them.
       const token = bearerToken(headers.get("authorization"));
-      if (token === null || (!this.#https && this.#options.httpsOnly)) {
+      if (token === null || (!this.#stored.https && this.#options.httpsOnly)) {
         return undefined;
       }
       return this.#stored.load(token);
@@ -62,7 +60,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     if (cookieHeader === null) return undefined;
     const found = findCookie(cookieHeader, this.#cookieName);
     // Over HTTPS, the plain-HTTP cookie too: read once, for both its uses.
-    const plain = this.#https
+    const plain = this.#stored.https
       ? findCookie(cookieHeader, this.#options.httpCookie)
       : undefined;
     if (plain?.kind === "one" && isWellFormedToken(plain.value)) {
@@ -85,7 +83,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
       this.#cookieEvent("cookie-malformed");
       return undefined;
     }
-    if (!this.#https && this.#options.httpsOnly) {
+    if (!this.#stored.https && this.#options.httpsOnly) {
       this.#stored.reject("wrong-channel");
       return undefined;
     }
@@ -381,7 +379,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     return sessionCookies(
       this.#stored,
       this.#options,
-      this.#https,
+      this.#stored.https,
       this.#cookieName,
     );
   }
@@ -442,7 +440,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
         `Cannot change "${key}" after the response was returned: the change would be lost. From long-lived code (WebSocket messages, SSE, background work), change the session inside \`await session.save(() => { ... })\`, which stores it with a compare-and-swap`,
       );
     }
-    if (!this.#https && this.#options.httpsOnly) {
+    if (!this.#stored.https && this.#options.httpsOnly) {
       throw new TypeError(
         `Cannot store "${key}": httpsOnly is set and this request came over plain HTTP`,
       );

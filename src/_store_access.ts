@@ -123,6 +123,11 @@ export class StoreAccess {
     this.#https = https;
   }
 
+  /** Whether the request came over HTTPS: the channel its records are of. */
+  get https(): boolean {
+    return this.#https;
+  }
+
   /** The configured store, opened on first use. */
   store(): SessionStore | Promise<SessionStore> {
     if (this.#store !== undefined) return this.#store;

@@ -34,7 +34,6 @@ export class StoredSession {
   /** The store, as this request uses it. */
   readonly io: StoreAccess;
   readonly #options: ResolvedOptions;
-  readonly #https: boolean;
   /** Token the browser presented and that loaded a session, if any. */
   #presented: string | null = null;
   #token: string | null = null;
@@ -62,14 +61,13 @@ export class StoredSession {
     events: Emitter = SILENT,
   ) {
     this.#options = options;
-    this.#https = https;
     this.io = new StoreAccess(options, https);
     this.events = events;
   }
 
   /** Whether the request came over HTTPS. */
   get https(): boolean {
-    return this.#https;
+    return this.io.https;
   }
   get presented(): string | null {
     return this.#presented;
@@ -175,7 +173,7 @@ export class StoredSession {
     forward: Forward,
   ): Promise<void> {
     // Left for its store expiry: it may still serve parallel requests.
-    if (forward.https !== this.#https) return this.reject("wrong-channel");
+    if (forward.https !== this.io.https) return this.reject("wrong-channel");
     if (forward.until <= Date.now()) return this.reject("expired");
     const found = await this.io.read(store, sessionKey(forward.to));
     if (found === null) return this.reject("unknown");
