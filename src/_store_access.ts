@@ -49,14 +49,12 @@ export async function userIndexEntries(
     }
     return entries;
   };
-  try {
-    return await withTimeout(collect(), timeout, "read");
-  } catch (error) {
-    if (error instanceof SessionStoreTimeoutError) throw error;
-    throw new SessionStoreError("Could not read the user's sessions", {
-      cause: error,
-    });
-  }
+  return await bounded(
+    collect,
+    timeout,
+    "read",
+    "Could not read the user's sessions",
+  );
 }
 
 /** The store key of a user's index entry for one of their sessions. */
@@ -100,17 +98,31 @@ export function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
 }
 
-function readFailed(error: unknown): Error {
+/** A failed store call as callers catch it: a timeout as it is, anything
+ * else a {@link SessionStoreError} saying what could not be done. */
+function storeFailure(error: unknown, what: string): Error {
   return error instanceof SessionStoreTimeoutError
     ? error
-    : new SessionStoreError("Could not read the session", { cause: error });
+    : new SessionStoreError(what, { cause: error });
 }
 
-function commitFailed(error: unknown): Error {
-  return error instanceof SessionStoreTimeoutError
-    ? error
-    : new SessionStoreError("Could not save the session", { cause: error });
+/** `call()` within `timeout` ms; its failure, thrown at once or later, as
+ * {@link storeFailure}. */
+export async function bounded<T>(
+  call: () => Promise<T>,
+  timeout: number,
+  kind: "read" | "commit",
+  what: string,
+): Promise<T> {
+  try {
+    return await withTimeout(call(), timeout, kind);
+  } catch (error) {
+    throw storeFailure(error, what);
+  }
 }
+
+const READ_FAILED = "Could not read the session";
+const COMMIT_FAILED = "Could not save the session";
 
 /** The store as one request on one channel uses it. */
 export class StoreAccess {
@@ -163,16 +175,13 @@ export class StoreAccess {
     return userIndexEntries(store, user, this.#options.storeTimeout);
   }
 
-  async get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
-    try {
-      return await withTimeout(
-        store.get(key),
-        this.#options.storeTimeout,
-        "read",
-      );
-    } catch (error) {
-      throw readFailed(error);
-    }
+  get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
+    return bounded(
+      () => store.get(key),
+      this.#options.storeTimeout,
+      "read",
+      READ_FAILED,
+    );
   }
 
   /** {@link get}, answered without a promise by a store in this process. */
@@ -185,7 +194,7 @@ export class StoreAccess {
     try {
       return now.get(key);
     } catch (error) {
-      return Promise.reject(readFailed(error));
+      return Promise.reject(storeFailure(error, READ_FAILED));
     }
   }
 
@@ -263,15 +272,12 @@ export class StoreAccess {
     sets: StoreSet[],
     deletes: StoreKey[],
   ): Promise<string | null> {
-    try {
-      return await withTimeout(
-        store.commit({ checks, sets, deletes }),
-        this.#options.storeTimeout,
-        "commit",
-      );
-    } catch (error) {
-      throw commitFailed(error);
-    }
+    return await bounded(
+      () => store.commit({ checks, sets, deletes }),
+      this.#options.storeTimeout,
+      "commit",
+      COMMIT_FAILED,
+    );
   }
 
   /** {@link commit}, applied without a promise by a store in this process. */
@@ -286,7 +292,7 @@ export class StoreAccess {
     try {
       return now.commit({ checks, sets, deletes });
     } catch (error) {
-      return Promise.reject(commitFailed(error));
+      return Promise.reject(storeFailure(error, COMMIT_FAILED));
     }
   }
 

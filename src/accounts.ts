@@ -6,8 +6,6 @@
  * @module
  */
 import { decodeRecord, isExpired } from "./_record.ts";
-import { SessionStoreError, SessionStoreTimeoutError } from "./errors.ts";
-import { withTimeout } from "./_timeout.ts";
 import { duration } from "./_option_checks.ts";
 import { Emitter, SILENT } from "./_emit.ts";
 import type { SessionEventListener } from "./events.ts";
@@ -19,6 +17,7 @@ import {
   MAX_STORE_TIMEOUT,
 } from "./_resolve_options.ts";
 import {
+  bounded,
   sessionKey,
   userIndexEntries,
   userSessionKey,
@@ -306,24 +305,17 @@ function storeTimeout(options: StoreCallOptions): number {
   );
 }
 
-async function guard<T>(
+function guard<T>(
   what: "read" | "save",
   operation: () => Promise<T>,
   timeout: number,
 ): Promise<T> {
-  try {
-    return await withTimeout(
-      operation(),
+  return what === "read"
+    ? bounded(operation, timeout, "read", "Could not read the user's sessions")
+    : bounded(
+      operation,
       timeout,
-      what === "read" ? "read" : "commit",
+      "commit",
+      "Could not change the user's sessions",
     );
-  } catch (error) {
-    if (error instanceof SessionStoreTimeoutError) throw error;
-    throw new SessionStoreError(
-      what === "read"
-        ? "Could not read the user's sessions"
-        : "Could not change the user's sessions",
-      { cause: error },
-    );
-  }
 }
