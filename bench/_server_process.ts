@@ -1,10 +1,40 @@
 /**
  * A benchmark server's process, shared by bench/http.ts and
- * bench/redis_scaling.ts: wait for the JSON line bench/http_server.ts prints
- * once it listens, and stop it.
+ * bench/redis_scaling.ts: pin it to a CPU, wait for the JSON line
+ * bench/http_server.ts prints once it listens, stop it, and run the load
+ * generator against it.
  *
  * @module
  */
+
+/** Whether processes can be pinned to one CPU each (Linux, `taskset`, two
+ * or more cores). */
+export const hasTaskset: boolean = Deno.build.os === "linux" &&
+  navigator.hardwareConcurrency >= 2 && await tasksetRuns();
+
+async function tasksetRuns(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("taskset", {
+      args: ["-V"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `cmd` pinned to CPU `cpu` when {@link hasTaskset}, else as it is.
+ *
+ * @param cpu The CPU.
+ * @param cmd The command and its arguments.
+ * @returns The command to run.
+ */
+export function pinned(cpu: number, cmd: string[]): string[] {
+  return hasTaskset ? ["taskset", "-c", String(cpu), ...cmd] : cmd;
+}
 
 /** What bench/http_server.ts prints once it listens. */
 export interface Ready {
@@ -80,23 +110,21 @@ export interface LoadConfig {
 }
 
 /**
- * Runs the load generator (bench/_load.mjs, on Node) once and returns the
- * JSON line it prints.
+ * Runs the load generator (bench/_load.mjs, on Node, pinned to CPU 1 while
+ * servers run on CPU 0) once and returns the JSON line it prints.
  *
  * @param config What to load and how.
  * @param file Where to write the config.
- * @param command How to start a program: `taskset` pinning, or as it is.
  * @param root The repository's path.
  * @returns The generator's figures.
  */
 export async function runLoad<T>(
   config: LoadConfig,
   file: string,
-  command: (cmd: string[]) => string[],
   root: string,
 ): Promise<T> {
   await Deno.writeTextFile(file, JSON.stringify(config));
-  const [bin, ...args] = command(["node", `${root}bench/_load.mjs`, file]);
+  const [bin, ...args] = pinned(1, ["node", `${root}bench/_load.mjs`, file]);
   const out = await new Deno.Command(bin!, {
     args,
     cwd: root,

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { median } from "./_median.ts";
 import {
   getSession,
   kvStore,
@@ -34,11 +35,6 @@ async function logIn(store: SessionStore, user: string, n: number) {
   for (let i = 0; i < n; i++) {
     await (await app(new Request("http://127.0.0.1/"))).body?.cancel();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
 
 async function measure(store: SessionStore) {

@@ -40,8 +40,15 @@
  *
  * @module
  */
+import { median } from "./_median.ts";
 import { jsonLine } from "./_json_line.ts";
-import { readyLine, runLoad, stopProcess } from "./_server_process.ts";
+import {
+  hasTaskset,
+  pinned,
+  readyLine,
+  runLoad,
+  stopProcess,
+} from "./_server_process.ts";
 import {
   type ProfiledTarget,
   profileSection,
@@ -166,8 +173,6 @@ interface Result {
 
 // ---- the machine ----
 
-const hasTaskset = Deno.build.os === "linux" &&
-  navigator.hardwareConcurrency >= 2 && await runs(["taskset", "-V"]);
 const bunPath = await findBun();
 const nodePath = "node";
 
@@ -202,10 +207,6 @@ async function findBun(): Promise<string | undefined> {
   if (await runs([local, "--version"])) return local;
   if (await runs(["bun", "--version"])) return "bun";
   return undefined;
-}
-
-function pinned(cpu: number, cmd: string[]): string[] {
-  return hasTaskset ? ["taskset", "-c", String(cpu), ...cmd] : cmd;
 }
 
 // ---- one row ----
@@ -305,7 +306,6 @@ async function load(
       cookies: server.cookies,
     },
     `${dir}/load.json`,
-    (cmd) => pinned(1, cmd),
     rootPath,
   );
 }
@@ -443,14 +443,6 @@ interface Summary {
     conflicts: number;
     commits: number;
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const results = new Map<string, Summary>();

@@ -16,8 +16,9 @@
  *
  * @module
  */
+import { median } from "./_median.ts";
 import { type RedisServer, startRedis } from "../tests/conformance/_redis.ts";
-import { readyLine, runLoad, stopProcess } from "./_server_process.ts";
+import { pinned, readyLine, runLoad, stopProcess } from "./_server_process.ts";
 
 const SECONDS = Number(Deno.args[0] ?? 2);
 const ROUNDS = Number(Deno.args[1] ?? 3);
@@ -49,11 +50,6 @@ export interface RedisScaling {
   rounds: number;
   figures: ({ mode: string; processes: number } & Round)[];
 }
-
-const pinned = (cpu: number, cmd: string[]): string[] =>
-  Deno.build.os === "linux" && navigator.hardwareConcurrency >= 2
-    ? ["taskset", "-c", String(cpu), ...cmd]
-    : cmd;
 
 async function redisCli(server: RedisServer, args: string[]): Promise<string> {
   const out = await new Deno.Command("redis-cli", {
@@ -121,7 +117,6 @@ async function loadAll(
         cookies: app.cookies,
       },
       `${dir}/load-${i}.json`,
-      (cmd) => pinned(1, cmd),
       rootPath,
     );
   }));
@@ -164,11 +159,6 @@ async function measure(
     await Promise.all(apps.map((app) => stopProcess(app.child)));
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 if (import.meta.main) {
