@@ -266,13 +266,13 @@ export class StoreAccess {
     return result ?? await mine();
   }
 
-  async commit(
+  commit(
     store: SessionStore,
     checks: StoreCheck[],
     sets: StoreSet[],
     deletes: StoreKey[],
   ): Promise<string | null> {
-    return await bounded(
+    return bounded(
       () => store.commit({ checks, sets, deletes }),
       this.#options.storeTimeout,
       "commit",
