@@ -25,12 +25,15 @@ export function encodeForward(forward: Forward): Uint8Array {
   }));
 }
 
-/** Parses a forward; `null` for anything else. */
-export function decodeForward(bytes: unknown): Forward | null {
-  if (!(bytes instanceof Uint8Array)) return null;
+/** Parses a forward, stored bytes or a store side's text; `null` for
+ * anything else. */
+export function decodeForward(stored: unknown): Forward | null {
   let r: unknown;
   try {
-    r = JSON.parse(decoder.decode(bytes));
+    if (typeof stored === "string") r = JSON.parse(stored);
+    else if (stored instanceof Uint8Array) {
+      r = JSON.parse(decoder.decode(stored));
+    } else return null;
   } catch {
     return null;
   }

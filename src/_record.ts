@@ -115,14 +115,25 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const strict = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises a session. Object.fromEntries defines properties, it never
- * assigns, so a `__proto__` key is stored as plain data. */
+/** Serialises a session to its stored bytes. */
 export function encodeRecord(
   state: SessionState,
   https: boolean,
   limits?: readonly [number, number],
   bearer = false,
 ): Uint8Array {
+  return encoder.encode(encodeRecordText(state, https, limits, bearer));
+}
+
+/** Serialises a session to the text its stored bytes are the UTF-8 of.
+ * Object.fromEntries defines properties, it never assigns, so a
+ * `__proto__` key is stored as plain data. */
+export function encodeRecordText(
+  state: SessionState,
+  https: boolean,
+  limits?: readonly [number, number],
+  bearer = false,
+): string {
   const record: Record<string, unknown> = {
     v: RECORD_VERSION,
     data: Object.fromEntries(state.data),
@@ -143,7 +154,7 @@ export function encodeRecord(
   if (state.writes !== "") record.w = state.writes;
   // Absent for cookie sessions: records from before the bearer carrier.
   if (bearer) record.bearer = true;
-  return encoder.encode(JSON.stringify(record));
+  return JSON.stringify(record);
 }
 
 const RECORD_KEYS = new Set([
@@ -164,15 +175,19 @@ const RECORD_KEYS = new Set([
   "a",
 ]);
 
-/** Parses stored bytes; `null` for anything that is not a well-formed record
- * (stored data is untrusted: any surprise means "no session"). */
-export function decodeRecord(bytes: unknown): SessionRecord | null {
-  if (!(bytes instanceof Uint8Array)) return null;
+/** Parses stored bytes, or the text a store's own side hands tessera (a
+ * JavaScript string: no bytes to check); `null` for anything that is not a
+ * well-formed record (stored data is untrusted: any surprise means "no
+ * session"). */
+export function decodeRecord(stored: unknown): SessionRecord | null {
   let parsed: unknown;
   try {
-    let text = decoder.decode(bytes);
-    if (text.includes("\uFFFD")) text = strict.decode(bytes);
-    parsed = JSON.parse(text);
+    if (typeof stored === "string") parsed = JSON.parse(stored);
+    else if (stored instanceof Uint8Array) {
+      let text = decoder.decode(stored);
+      if (text.includes("\uFFFD")) text = strict.decode(stored);
+      parsed = JSON.parse(text);
+    } else return null;
   } catch {
     return null;
   }

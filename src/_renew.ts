@@ -11,7 +11,8 @@ import type { StoredSession } from "./_stored_session.ts";
 import { newToken, tokenId } from "./_token.ts";
 import { worthStoring } from "./_values.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
-import type { StoreKey, StoreSet } from "./store.ts";
+import type { StoreKey } from "./store.ts";
+import type { SideSet } from "./stores/_side.ts";
 
 /**
  * Moves the session, with this request's changes, to a new token. Returns
@@ -38,7 +39,7 @@ export async function renew(
     { ...state, seen: now, issued: now, writes: "" },
     writeId,
   );
-  const sets: StoreSet[] = [{
+  const sets: SideSet[] = [{
     key: oldKey,
     value: encodeForward({ to: id, until: now + grace, https: session.https }),
     expireIn: grace,

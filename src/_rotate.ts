@@ -15,7 +15,8 @@ import { newToken, tokenId } from "./_token.ts";
 import { emptyState, pick, worthStoring } from "./_values.ts";
 import { SessionConflictError } from "./errors.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
-import type { StoreCheck, StoreKey, StoreSet } from "./store.ts";
+import type { StoreCheck, StoreKey } from "./store.ts";
+import type { SideSet } from "./stores/_side.ts";
 
 /** What a rotation keeps and changes. */
 export interface Rotation {
@@ -79,7 +80,7 @@ export async function rotate(
     };
     const checks: StoreCheck[] = [];
     const deletes: StoreKey[] = [];
-    const sets: StoreSet[] = [];
+    const sets: SideSet[] = [];
     if (oldId !== null) {
       const oldKey = sessionKey(oldId);
       checks.push({ key: oldKey, versionstamp });

@@ -3,7 +3,7 @@
 // deadlines a record and its index entry are written with.
 import {
   decodeRecord,
-  encodeRecord,
+  encodeRecordText,
   hasWrite,
   isExpired,
   type SessionRecord,
@@ -11,7 +11,16 @@ import {
 } from "./_record.ts";
 import { decodeForward } from "./_forward.ts";
 import { withTimeout } from "./_timeout.ts";
-import { immediate } from "./stores/_immediate.ts";
+import {
+  immediate,
+  oversize,
+  type SideCommit,
+  type SideEntry,
+  type SideSet,
+  type SideValue,
+  takesText,
+  textSide,
+} from "./stores/_side.ts";
 import {
   SessionStoreError,
   SessionStoreTimeoutError,
@@ -21,7 +30,6 @@ import type { ResolvedOptions } from "./_resolve_options.ts";
 import type {
   SessionStore,
   StoreCheck,
-  StoreCommit,
   StoreEntry,
   StoreKey,
   StoreSet,
@@ -121,6 +129,22 @@ export async function bounded<T>(
   }
 }
 
+const encoder = new TextEncoder();
+
+/** `sets` with bytes only, for a store's public API. tessera hands text
+ * only to a store with its own side ({@link StoreAccess.encode}), so this
+ * copies nothing in practice; it keeps the public API to its types. */
+function asBytes(sets: SideSet[]): StoreSet[] {
+  if (sets.every((set) => typeof set.value !== "string")) {
+    return sets as StoreSet[];
+  }
+  return sets.map((set) =>
+    typeof set.value === "string"
+      ? { ...set, value: encoder.encode(set.value) }
+      : set as StoreSet
+  );
+}
+
 const READ_FAILED = "Could not read the session";
 const COMMIT_FAILED = "Could not save the session";
 
@@ -175,9 +199,12 @@ export class StoreAccess {
     return userIndexEntries(store, user, this.#options.storeTimeout);
   }
 
-  get(store: SessionStore, key: StoreKey): Promise<StoreEntry | null> {
+  /** The entry under `key`, through the store's own side when it has one
+   * (a record may then come as text). */
+  get(store: SessionStore, key: StoreKey): Promise<SideEntry | null> {
+    const side = textSide(store);
     return bounded(
-      () => store.get(key),
+      () => side === undefined ? store.get(key) : side.get(key),
       this.#options.storeTimeout,
       "read",
       READ_FAILED,
@@ -188,7 +215,7 @@ export class StoreAccess {
   getNow(
     store: SessionStore,
     key: StoreKey,
-  ): StoreEntry | null | Promise<StoreEntry | null> {
+  ): SideEntry | null | Promise<SideEntry | null> {
     const now = immediate(store);
     if (now === undefined) return this.get(store, key);
     try {
@@ -242,7 +269,7 @@ export class StoreAccess {
    */
   async commitOrFind(
     store: SessionStore,
-    change: StoreCommit,
+    change: SideCommit,
     key: StoreKey,
     writeId: string,
   ): Promise<string | SessionFound | null> {
@@ -266,14 +293,20 @@ export class StoreAccess {
     return result ?? await mine();
   }
 
+  /** Commits through the store's own side when it has one; a store
+   * without is given bytes. */
   commit(
     store: SessionStore,
     checks: StoreCheck[],
-    sets: StoreSet[],
+    sets: SideSet[],
     deletes: StoreKey[],
   ): Promise<string | null> {
+    const side = textSide(store);
     return bounded(
-      () => store.commit({ checks, sets, deletes }),
+      () =>
+        side === undefined
+          ? store.commit({ checks, sets: asBytes(sets), deletes })
+          : side.commit({ checks, sets, deletes }),
       this.#options.storeTimeout,
       "commit",
       COMMIT_FAILED,
@@ -284,7 +317,7 @@ export class StoreAccess {
   commitNow(
     store: SessionStore,
     checks: StoreCheck[],
-    sets: StoreSet[],
+    sets: SideSet[],
     deletes: StoreKey[],
   ): string | null | Promise<string | null> {
     const now = immediate(store);
@@ -296,17 +329,21 @@ export class StoreAccess {
     }
   }
 
-  encode(store: SessionStore, state: SessionState): Uint8Array {
-    const bytes = encodeRecord(
+  /** A record as `store` takes it: text for a store with its own side,
+   * bytes for any other. */
+  encode(store: SessionStore, state: SessionState): SideValue {
+    const text = encodeRecordText(
       state,
       this.#https,
       [this.#options.idleTimeout, this.#options.absoluteTimeout],
       this.#options.carrier === "bearer",
     );
-    if (bytes.byteLength > store.maxValueBytes) {
-      throw new SessionTooLargeError(bytes.byteLength, store.maxValueBytes);
+    const value = takesText(store) ? text : encoder.encode(text);
+    const over = oversize(value, store.maxValueBytes);
+    if (over !== undefined) {
+      throw new SessionTooLargeError(over, store.maxValueBytes);
     }
-    return bytes;
+    return value;
   }
 
   /** The index entry of a signed-in session, living until its hard end. */
@@ -326,11 +363,11 @@ export class StoreAccess {
    */
   saveSets(
     key: StoreKey,
-    value: Uint8Array,
+    value: SideValue,
     state: SessionState,
     now: number,
-  ): StoreSet[] {
-    const sets: StoreSet[] = [{
+  ): SideSet[] {
+    const sets: SideSet[] = [{
       key,
       value,
       expireIn: this.expireIn(state, now),

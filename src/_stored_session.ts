@@ -20,12 +20,8 @@ import { SessionValues } from "./_values.ts";
 import type { SessionState } from "./_record.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
 import type { SessionRejection } from "./session.ts";
-import type {
-  SessionStore,
-  StoreCheck,
-  StoreEntry,
-  StoreKey,
-} from "./store.ts";
+import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
+import type { SideEntry } from "./stores/_side.ts";
 
 /** One request's session as stored: its token, record and pending values. */
 export class StoredSession {
@@ -129,7 +125,7 @@ export class StoredSession {
     token: string,
     id: string,
     key: StoreKey,
-    entry: StoreEntry | null,
+    entry: SideEntry | null,
   ): Promise<void> | undefined {
     if (entry === null) {
       this.reject("unknown");

@@ -4,7 +4,15 @@
  * @module
  */
 import { compareKeys } from "./_compare_keys.ts";
-import { withImmediate } from "./_immediate.ts";
+import {
+  oversize,
+  type SideCommit,
+  type SideEntry,
+  type SideSet,
+  type SideValue,
+  valueBytes,
+  withImmediate,
+} from "./_side.ts";
 import type {
   SessionStore,
   StoreCommit,
@@ -36,7 +44,11 @@ export interface MemoryStoreOptions {
 }
 
 interface Slot {
-  value: Uint8Array;
+  /** Its encoded key, for the sweep. */
+  id: string;
+  /** Bytes, or a record's text from tessera's own side (immutable: no
+   * copy is needed to keep it from a caller). */
+  value: SideValue;
   versionstamp: string;
   expiresAt: number;
 }
@@ -95,7 +107,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   // A number, not a BigInt: 2^53 commits is centuries at any real rate, and
   // number arithmetic allocates nothing.
   let version = 0;
-  let sweep: Iterator<[string, Slot]> | undefined;
+  // Values, not entries: no [key, value] array per entry looked at.
+  let sweep: Iterator<Slot> | undefined;
 
   function live(id: string, now: number): Slot | undefined {
     const slot = slots.get(id);
@@ -136,13 +149,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   function sweepSome(now: number, count: number): void {
     for (let i = 0; i < count; i++) {
-      sweep ??= slots.entries();
+      sweep ??= slots.values();
       const next = sweep.next();
       if (next.done) {
         sweep = undefined;
         return;
       }
-      if (next.value[1].expiresAt <= now) collect(next.value[0]);
+      if (next.value.expiresAt <= now) collect(next.value.id);
     }
   }
 
@@ -173,8 +186,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     return true;
   }
 
-  /** Reads an entry; its bytes are the stored ones, not a copy. */
-  function read(key: StoreKey): StoreEntry | null {
+  /** Reads an entry; its value is the stored one, not a copy. */
+  function read(key: StoreKey): SideEntry | null {
     const id = encode(key);
     const slot = live(id, Date.now());
     if (slot === undefined) return null;
@@ -185,8 +198,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   /** Applies a change; `copy`: the caller may reuse its buffers. Throws
    * what the public commit rejects with. */
-  function apply(change: StoreCommit, copy: boolean): string | null {
+  function apply(change: SideCommit, copy: boolean): string | null {
     const now = Date.now();
+    if (isSave(change)) {
+      const done = applySave(change.checks[0]!, change.sets[0]!, now, copy);
+      if (done !== undefined) return done;
+    }
     const checkIds = change.checks.map((check) => encode(check.key));
     for (let i = 0; i < checkIds.length; i++) {
       const slot = live(checkIds[i]!, now);
@@ -194,13 +211,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         return null;
       }
     }
-    for (const set of change.sets) {
-      if (set.value.byteLength > maxValueBytes) {
-        throw new RangeError(
-          `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
-        );
-      }
-    }
+    for (const set of change.sets) checkSize(set.value);
     // A save checks and writes the same key (one array): encoded once.
     const setIds = change.sets.map((set) => {
       const checked = change.checks.findIndex((c) => c.key === set.key);
@@ -229,41 +240,83 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       );
     }
     for (const id of deleteIds) remove(id);
-    version++;
-    const versionstamp = version.toString(16).padStart(20, "0");
+    const versionstamp = String(++version);
     for (let i = 0; i < setIds.length; i++) {
-      const set = change.sets[i]!;
-      const id = setIds[i]!;
-      const session = indexedSession(id);
-      if (session !== undefined) {
-        let pointing = indexes.get(session);
-        if (pointing === undefined) {
-          indexes.set(session, pointing = new Set());
-        }
-        pointing.add(id);
-        evictable.delete(session);
-      } else if (!indexes.has(id)) {
-        evictable.delete(id);
-        evictable.set(id, true);
-      }
-      // An id already stored is already under each of its prefixes.
-      const isNew = !slots.has(id);
-      // A copy, so a caller that reuses its buffer cannot change what is stored.
-      slots.set(id, {
-        value: copy ? set.value.slice() : set.value,
-        versionstamp,
-        expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
-      });
-      if (isNew) {
-        for (const prefix of ancestors(id)) {
-          let ids = descendants.get(prefix);
-          if (ids === undefined) descendants.set(prefix, ids = new Set());
-          ids.add(id);
-        }
-      }
+      write(setIds[i]!, change.sets[i]!, versionstamp, now, copy);
     }
     sweepSome(now, SWEEP_PER_COMMIT);
     return versionstamp;
+  }
+
+  /**
+   * A save of one existing session (one check, one set of the same key):
+   * the common commit, without the general path's arrays. `undefined` when
+   * it needs the general path (a new entry: the store may be full).
+   */
+  function applySave(
+    check: SideCommit["checks"][number],
+    set: SideSet,
+    now: number,
+    copy: boolean,
+  ): string | null | undefined {
+    const id = encode(set.key);
+    const slot = live(id, now);
+    if ((slot?.versionstamp ?? null) !== check.versionstamp) return null;
+    if (slot === undefined) return undefined;
+    checkSize(set.value);
+    const versionstamp = String(++version);
+    write(id, set, versionstamp, now, copy);
+    sweepSome(now, SWEEP_PER_COMMIT);
+    return versionstamp;
+  }
+
+  function checkSize(value: SideValue): void {
+    const over = oversize(value, maxValueBytes);
+    if (over !== undefined) {
+      throw new RangeError(
+        `Value of ${over} bytes is over the limit of ${maxValueBytes} bytes`,
+      );
+    }
+  }
+
+  /** Stores one set of a commit that has been checked and has room. */
+  function write(
+    id: string,
+    set: SideSet,
+    versionstamp: string,
+    now: number,
+    copy: boolean,
+  ): void {
+    const session = indexedSession(id);
+    if (session !== undefined) {
+      let pointing = indexes.get(session);
+      if (pointing === undefined) {
+        indexes.set(session, pointing = new Set());
+      }
+      pointing.add(id);
+      evictable.delete(session);
+    } else if (!indexes.has(id)) {
+      evictable.delete(id);
+      evictable.set(id, true);
+    }
+    // An id already stored is already under each of its prefixes.
+    const isNew = !slots.has(id);
+    const { value } = set;
+    slots.set(id, {
+      id,
+      // A copy, so a caller that reuses its buffer cannot change what is
+      // stored; text cannot be changed.
+      value: copy && typeof value !== "string" ? value.slice() : value,
+      versionstamp,
+      expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
+    });
+    if (isNew) {
+      for (const prefix of ancestors(id)) {
+        let ids = descendants.get(prefix);
+        if (ids === undefined) descendants.set(prefix, ids = new Set());
+        ids.add(id);
+      }
+    }
   }
 
   const store: SessionStore = {
@@ -272,7 +325,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const entry = read(key);
       // A copy, so a caller that changes the bytes cannot change the store.
       return Promise.resolve(
-        entry === null ? null : { ...entry, value: entry.value.slice() },
+        entry === null ? null : { ...entry, value: bytesOf(entry.value) },
       );
     },
     commit(change: StoreCommit): Promise<string | null> {
@@ -295,7 +348,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         if (slot !== undefined) {
           yield {
             key,
-            value: slot.value.slice(),
+            value: bytesOf(slot.value),
             versionstamp: slot.versionstamp,
           };
         }
@@ -309,6 +362,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 }
 
 const NO_IDS: readonly string[] = [];
+
+/** A stored value as the public API hands it out: bytes of its own. */
+function bytesOf(value: SideValue): Uint8Array {
+  return typeof value === "string" ? valueBytes(value) : value.slice();
+}
+
+/** Whether a commit is the save of one key: checked, then written. */
+function isSave(change: SideCommit): boolean {
+  return change.checks.length === 1 && change.sets.length === 1 &&
+    change.deletes.length === 0 &&
+    change.sets[0]!.key === change.checks[0]!.key;
+}
 
 /**
  * For a user's index entry (`["user", user, id]`), the encoded key of the

@@ -7,7 +7,6 @@ import { randomBytes } from "node:crypto";
 import { tokenId } from "../_token.ts";
 import type {
   SessionStore,
-  StoreCommit,
   StoreEntry,
   StoreKey,
 } from "../store.ts";
@@ -27,6 +26,14 @@ import {
 } from "./_redis_cluster.ts";
 import { compareKeys } from "./_compare_keys.ts";
 import { asArray, asString, isNil, isNoScript } from "./_resp.ts";
+import {
+  oversize,
+  type SideCommit,
+  type SideEntry,
+  type SideValue,
+  valueBytes,
+  withTextSide,
+} from "./_side.ts";
 
 /**
  * The part of a Redis client that {@link redisStore} uses: one command with
@@ -81,7 +88,6 @@ export interface RedisStoreOptions {
 
 const STAMP_LENGTH = 32;
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
-const textEncoder = new TextEncoder();
 
 /**
  * Stores sessions in Redis (or Valkey), with the same checked, atomic
@@ -272,56 +278,66 @@ export function redisStore(
     return [...found];
   }
 
-  return {
+  /** A value as stored text comes back: text as text (tessera's own
+   * side), other bytes as bytes. */
+  async function get(key: StoreKey): Promise<SideEntry | null> {
+    const at = locate(key);
+    if (at.kind === "s") {
+      const reply = await client.send("GET", [at.key], at.key);
+      return isNil(reply) ? null : entry(key, asString(reply, "GET"));
+    }
+    const [found] = await readIndex(at.user, at.member);
+    return found === undefined ? null : entry(key, found[1]);
+  }
+
+  /** A commit of bytes (the public API) or text (tessera's own side). */
+  async function commit(change: SideCommit): Promise<string | null> {
+    const ops: Ops = {
+      checks: change.checks.map((check) => ({
+        at: locate(check.key),
+        stamp: check.versionstamp,
+      })),
+      deletes: change.deletes.map((key) => ({ at: locate(key) })),
+      sets: change.sets.map((set) => {
+        const over = oversize(set.value, maxValueBytes);
+        if (over !== undefined) {
+          throw new RangeError(
+            `Value of ${over} bytes is over the limit of ${maxValueBytes} bytes`,
+          );
+        }
+        return {
+          at: locate(set.key),
+          value: encodeValue(set.value),
+          px: set.expireIn === undefined
+            ? ""
+            : String(Math.max(1, Math.ceil(set.expireIn))),
+        };
+      }),
+    };
+    const suffix = randomBytes(8).toString("hex");
+    const { keys, args } = commitCall(ops, suffix);
+    if (keys.length === 0) {
+      // Nothing to check or write: a commit of nothing holds.
+      return "0".repeat(STAMP_LENGTH);
+    }
+    const onCluster = spansKeys(ops) && isCluster();
+    // Known after the first question: no await on the request path.
+    if (
+      (onCluster === true || (onCluster && await onCluster)) &&
+      !inOneSlot(ops)
+    ) {
+      return await splitCommit(io, ops, suffix);
+    }
+    const reply = await run(COMMIT, keys, args);
+    return isNil(reply) ? null : asString(reply, "a commit");
+  }
+
+  const store: SessionStore = {
     maxValueBytes,
     async get(key: StoreKey): Promise<StoreEntry | null> {
-      const at = locate(key);
-      if (at.kind === "s") {
-        const reply = await client.send("GET", [at.key], at.key);
-        return isNil(reply) ? null : entry(key, asString(reply, "GET"));
-      }
-      const [found] = await readIndex(at.user, at.member);
-      return found === undefined ? null : entry(key, found[1]);
+      return asBytes(await get(key));
     },
-    async commit(change: StoreCommit): Promise<string | null> {
-      const ops: Ops = {
-        checks: change.checks.map((check) => ({
-          at: locate(check.key),
-          stamp: check.versionstamp,
-        })),
-        deletes: change.deletes.map((key) => ({ at: locate(key) })),
-        sets: change.sets.map((set) => {
-          if (set.value.byteLength > maxValueBytes) {
-            throw new RangeError(
-              `Value of ${set.value.byteLength} bytes is over the limit of ${maxValueBytes} bytes`,
-            );
-          }
-          return {
-            at: locate(set.key),
-            value: encodeValue(set.value),
-            px: set.expireIn === undefined
-              ? ""
-              : String(Math.max(1, Math.ceil(set.expireIn))),
-          };
-        }),
-      };
-      const suffix = randomBytes(8).toString("hex");
-      const { keys, args } = commitCall(ops, suffix);
-      if (keys.length === 0) {
-        // Nothing to check or write: a commit of nothing holds.
-        return "0".repeat(STAMP_LENGTH);
-      }
-      const onCluster = spansKeys(ops) && isCluster();
-      // Known after the first question: no await on the request path.
-      if (
-        (onCluster === true || (onCluster && await onCluster)) &&
-        !inOneSlot(ops)
-      ) {
-        return await splitCommit(io, ops, suffix);
-      }
-      const reply = await run(COMMIT, keys, args);
-      return isNil(reply) ? null : asString(reply, "a commit");
-    },
+    commit,
     async *list(keyPrefix: StoreKey): AsyncIterable<StoreEntry> {
       if (keyPrefix[0] === "user" && keyPrefix.length >= 2) {
         // A user's index; a full index key has no children.
@@ -330,7 +346,7 @@ export function redisStore(
         const found = await readIndex(user, "");
         found.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
         for (const [member, data] of found) {
-          yield entry(["user", user, member], data);
+          yield asBytes(entry(["user", user, member], data))!;
         }
         return;
       }
@@ -347,7 +363,7 @@ export function redisStore(
           if (isNil(user)) continue;
           const id = asString(user, "HGET");
           for (const [member, data] of await readIndex(id, "")) {
-            entries.push(entry(["user", id, member], data));
+            entries.push(asBytes(entry(["user", id, member], data))!);
           }
           continue;
         }
@@ -357,16 +373,26 @@ export function redisStore(
           !keyPrefix.every((part, i) => key[i] === part)
         ) continue;
         const reply = await client.send("GET", [redisKey], redisKey);
-        if (!isNil(reply)) entries.push(entry(key, asString(reply, "GET")));
+        if (!isNil(reply)) {
+          entries.push(asBytes(entry(key, asString(reply, "GET")))!);
+        }
       }
       entries.sort((a, b) => compareKeys(a.key, b.key));
       yield* entries;
     },
   };
+  return withTextSide(store, { get, commit });
 }
 
-/** A stored value: UTF-8 text as it is, other bytes as base64. */
-function encodeValue(value: Uint8Array): string {
+/** An entry as the public API hands it out: bytes. */
+function asBytes(found: SideEntry | null): StoreEntry | null {
+  return found === null ? null : { ...found, value: valueBytes(found.value) };
+}
+
+/** A stored value: text (UTF-8 bytes are text) as it is, other bytes as
+ * base64. */
+function encodeValue(value: SideValue): string {
+  if (typeof value === "string") return "t" + value;
   try {
     return "t" + textDecoder.decode(value);
   } catch {
@@ -376,11 +402,11 @@ function encodeValue(value: Uint8Array): string {
   }
 }
 
-function entry(key: StoreKey, stored: string): StoreEntry {
+function entry(key: StoreKey, stored: string): SideEntry {
   const versionstamp = stored.slice(0, STAMP_LENGTH);
   const body = stored.slice(STAMP_LENGTH + 1);
-  let value: Uint8Array;
-  if (stored[STAMP_LENGTH] === "t") value = textEncoder.encode(body);
+  let value: SideValue;
+  if (stored[STAMP_LENGTH] === "t") value = body;
   else if (stored[STAMP_LENGTH] === "b") {
     try {
       value = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));

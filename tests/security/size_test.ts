@@ -19,6 +19,12 @@ import {
 } from "./_attack.ts";
 
 const BIG = "x".repeat(70_000);
+// Under the limit in characters, over it in UTF-8 bytes (2 each): what the
+// store holds is bytes, whatever form tessera hands it the record in.
+const WIDE = "\u00e9".repeat(40_000);
+// Under the limit in bytes (60,000 and the record), though 3 bytes per
+// character would be over it: measured, not refused on a bound.
+const NEAR = "\u00e9".repeat(30_000);
 
 for (const fixture of STORES) {
   Deno.test(`a session over the store's value limit fails, and the old data is intact (${fixture.name})`, async (t) => {
@@ -43,6 +49,9 @@ for (const fixture of STORES) {
       for (
         const [name, flow] of [
           ["set on an existing session", (s: Session) => s.set("blob", BIG)],
+          ["a value over the limit in bytes, not in characters", (
+            s: Session,
+          ) => s.set("blob", WIDE)],
           ["update on an existing session", (s: Session) => {
             s.update("owner", () => BIG);
           }],
@@ -90,6 +99,23 @@ for (const fixture of STORES) {
           assert.equal(report.owner, "small", "and the old token still works");
         });
       }
+      await t.step(
+        "a value under the limit in bytes is saved, however many bytes a character could take",
+        async () => {
+          const token = await plantSession(store, HTTP, "small");
+          const response = await grow((s) => s.set("blob", NEAR))(
+            request(HTTP, `session=${token}`),
+          );
+          assert.equal(response.status, 200, await response.text());
+          const read = withSession(
+            (req) => new Response(getSession(req).get("blob") as string),
+            { store },
+          );
+          const text = await (await read(request(HTTP, `session=${token}`)))
+            .text();
+          assert.equal(text, NEAR);
+        },
+      );
       await t.step(
         "a new session that is too large is never created",
         async () => {
