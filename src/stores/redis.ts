@@ -5,11 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { tokenId } from "../_token.ts";
-import type {
-  SessionStore,
-  StoreEntry,
-  StoreKey,
-} from "../store.ts";
+import type { SessionStore, StoreEntry, StoreKey } from "../store.ts";
 import { COMMIT, INDEX_READ, type Script } from "./_redis_scripts.ts";
 import {
   commitCall,
