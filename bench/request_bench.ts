@@ -91,6 +91,7 @@ if ((await kv.get(["tessera", "session", kvSessions.ids[0]!])).value === null) {
 const bare = (_req: Request) => reply(0);
 const anonMemory = withSession(readHandler, { store: memS });
 const anonKv = withSession(readHandler, { store: kvS });
+const anonEvents = withSession(readHandler, { store: memS, onEvent: () => {} });
 
 Deno.bench({
   name: "bare handler",
@@ -120,6 +121,13 @@ Deno.bench({
   group: "anonymous request",
   fn: async () => {
     await anonKv(new Request(URL_));
+  },
+});
+Deno.bench({
+  name: "withSession, memoryStore, with an onEvent listener",
+  group: "anonymous request",
+  fn: async () => {
+    await anonEvents(new Request(URL_));
   },
 });
 
@@ -183,6 +191,20 @@ Deno.bench({
   group: "read, memoryStore",
   fn: async () => {
     await memRead(nextMem());
+  },
+});
+// A listener costs nothing until an event: the session keeps the request's
+// method and URL for its events, never the request (src/_emit.ts).
+const memReadEvents = withSession(readHandler, {
+  store: memS,
+  onEvent: () => {},
+});
+const nextMemEvents = rotation(memSessions.cookies);
+Deno.bench({
+  name: "withSession with an onEvent listener",
+  group: "read, memoryStore",
+  fn: async () => {
+    await memReadEvents(nextMemEvents());
   },
 });
 

@@ -11,14 +11,23 @@ export type EventBody<E = SessionEvent> = E extends unknown
 /** Listeners whose first failure was reported: each is reported once. */
 const reported = new WeakSet<SessionEventListener>();
 
-/** Where one request's (or one account call's) events go. */
+/**
+ * Where one request's (or one account call's) events go. It keeps the
+ * request's method and URL, never the request: the request's session is
+ * reachable from a WeakMap keyed by the request, and a value that refers
+ * back to its own key makes every garbage collection work through the
+ * cycle (measured: 2.4 µs more per anonymous request, 3.4 per read; bench
+ * "withSession with an onEvent listener" in bench/request_bench.ts).
+ */
 export class Emitter {
   readonly #listener: SessionEventListener | null;
-  readonly #request: Request | undefined;
+  readonly #method: string | null;
+  readonly #url: string | null;
 
   constructor(listener: SessionEventListener | null, request?: Request) {
     this.#listener = listener;
-    this.#request = request;
+    this.#method = request?.method ?? null;
+    this.#url = request?.url ?? null;
   }
 
   emit(body: EventBody): void {
@@ -27,8 +36,8 @@ export class Emitter {
     const event = {
       ...body,
       time: Date.now(),
-      method: this.#request?.method ?? null,
-      path: this.#request === undefined ? null : pathOf(this.#request.url),
+      method: this.#method,
+      path: this.#url === null ? null : pathOf(this.#url),
     } as SessionEvent;
     try {
       const result = listener(event);
