@@ -178,6 +178,12 @@ export function redisStore(
 
   function locate(key: StoreKey): Location {
     if (key[0] !== "user") {
+      // A session id is base64url, which encodeURIComponent leaves as it
+      // is: the same Redis key, without two encodes and a join per call.
+      const id = key[1];
+      if (key.length === 2 && key[0] === "session" && UNRESERVED.test(id!)) {
+        return { kind: "s", key: `${prefix}session/${id}` };
+      }
       return { kind: "s", key: prefix + key.map(encodeURIComponent).join("/") };
     }
     const [, user, member] = key;
@@ -379,6 +385,9 @@ export function redisStore(
   };
   return withTextSide(store, { get, commit });
 }
+
+/** Characters encodeURIComponent leaves unescaped (a subset of them). */
+const UNRESERVED = /^[A-Za-z0-9_.~-]+$/;
 
 /** An entry as the public API hands it out: bytes. */
 function asBytes(found: SideEntry | null): StoreEntry | null {
