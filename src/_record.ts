@@ -125,53 +125,36 @@ export function encodeRecord(
   return encoder.encode(encodeRecordText(state, https, limits, bearer));
 }
 
-/**
- * Serialises a session to the text its stored bytes are the UTF-8 of.
- * Written field by field, not through one object for JSON.stringify: no
- * record object and no object per Map to build (half the time). Every
- * string and value goes through JSON.stringify, so nothing stored (the
- * write ids come from stored records too) can break out of its field; the
- * times are finite numbers (the clock's, or checked by decodeRecord).
- */
+/** Serialises a session to the text its stored bytes are the UTF-8 of.
+ * Object.fromEntries defines properties, it never assigns, so a
+ * `__proto__` key is stored as plain data. */
 export function encodeRecordText(
   state: SessionState,
   https: boolean,
   limits?: readonly [number, number],
   bearer = false,
 ): string {
-  let out = `{"v":${RECORD_VERSION},"data":${
-    mapJson(state.data)
-  },"created":${state.created},"seen":${state.seen},"https":${https},"user":${
-    state.user === null ? "null" : JSON.stringify(state.user)
-  }`;
+  const record: Record<string, unknown> = {
+    v: RECORD_VERSION,
+    data: Object.fromEntries(state.data),
+    created: state.created,
+    seen: state.seen,
+    https,
+    user: state.user,
+  };
   const { issued = state.created, life = null, auth = null } = state;
-  if (issued !== state.created) out += `,"t":${JSON.stringify(issued)}`;
-  if (life !== null) out += `,"l":${JSON.stringify(life)}`;
+  if (issued !== state.created) record.t = issued;
+  if (life !== null) record.l = life;
   // A login's time is the session's creation: stored only when later.
-  if (auth !== null && auth !== state.created) {
-    out += `,"a":${JSON.stringify(auth)}`;
-  }
-  if (limits !== undefined) out += `,"lim":${JSON.stringify(limits)}`;
-  if (state.flash.size > 0) out += `,"flash":${mapJson(state.flash)}`;
-  if (state.csrf !== null) out += `,"csrf":${JSON.stringify(state.csrf)}`;
-  if (state.meta !== null) out += `,"meta":${JSON.stringify(state.meta)}`;
-  if (state.writes !== "") out += `,"w":${JSON.stringify(state.writes)}`;
+  if (auth !== null && auth !== state.created) record.a = auth;
+  if (limits !== undefined) record.lim = limits;
+  if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
+  if (state.csrf !== null) record.csrf = state.csrf;
+  if (state.meta !== null) record.meta = state.meta;
+  if (state.writes !== "") record.w = state.writes;
   // Absent for cookie sessions: records from before the bearer carrier.
-  if (bearer) out += `,"bearer":true`;
-  return out + "}";
-}
-
-/** A Map of JSON values as a JSON object. Keys are data, whatever they
- * are (`__proto__` too); a value JSON has no text for is left out, as
- * JSON.stringify leaves out such a property. */
-function mapJson(map: ReadonlyMap<string, unknown>): string {
-  let out = "";
-  map.forEach((value, key) => {
-    const json = JSON.stringify(value);
-    if (json === undefined) return;
-    out += `${out === "" ? "{" : ","}${JSON.stringify(key)}:${json}`;
-  });
-  return out === "" ? "{}" : out + "}";
+  if (bearer) record.bearer = true;
+  return JSON.stringify(record);
 }
 
 const RECORD_KEYS = new Set([
