@@ -35,13 +35,21 @@ export function findCookie(header: string | null, name: string): CookieLookup {
       if (c === 61 /* = */ && eq === -1) eq = end;
       end++;
     }
-    if (eq !== -1 && trim(header, start, eq) === name) {
+    if (eq !== -1 && isName(header, start, eq, name)) {
       if (found !== undefined) return MANY;
       found = trim(header, eq + 1, end);
     }
     start = end + 1;
   }
   return found === undefined ? NONE : { kind: "one", value: found };
+}
+
+/** Whether `s` from `from` to `to`, trimmed, is `name`: compared in place,
+ * with no string cut out for every pair of the header. */
+function isName(s: string, from: number, to: number, name: string): boolean {
+  while (from < to && isSpace(s.charCodeAt(from))) from++;
+  while (to > from && isSpace(s.charCodeAt(to - 1))) to--;
+  return to - from === name.length && s.startsWith(name, from);
 }
 
 function trim(s: string, from: number, to: number): string {

@@ -49,26 +49,29 @@ export const RECENT_WRITES = 16;
 /** Characters of a write id: 8 of the writer, 5 of its counter. */
 export const WRITE_ID_LENGTH = 13;
 
-/** Writes one writer prefix names before a new prefix is drawn (36^5). */
-const WRITES_PER_WRITER = 36 ** 5;
+/** The counter of a writer starts at the first 5-digit base-36 number, so
+ * it is always 5 digits with no padding to add. */
+const FIRST_COUNT = 36 ** 4;
+/** Past the last 5-digit number a new prefix is drawn (58 million writes). */
+const LAST_COUNT = 36 ** 5;
 
 /**
  * A new write id, unique across processes and restarts: 6 random bytes
- * drawn per 60 million writes of a process, then a counter. Ids are
+ * drawn per 58 million writes of a process, then a counter. Ids are
  * compared, never guessed at, so they need uniqueness, not secrecy, and
  * drawing random bytes on every save cost more than the rest of a
  * memory-store save. Fixed width, so a list of them is one string.
  */
 export function newWriteId(): string {
-  if (written === WRITES_PER_WRITER) {
+  if (written === LAST_COUNT) {
     writer = randomBytes(6).toString("base64url");
-    written = 0;
+    written = FIRST_COUNT;
   }
-  return writer + (written++).toString(36).padStart(5, "0");
+  return writer + (written++).toString(36);
 }
 
 let writer = randomBytes(6).toString("base64url");
-let written = 0;
+let written = FIRST_COUNT;
 
 /** `state` with `writeId` as its latest write, last seen at `seen`. */
 export function withWrite(
