@@ -25,15 +25,23 @@ export function encodeForward(forward: Forward): Uint8Array {
   }));
 }
 
-/** Parses a forward, stored bytes or a store side's text; `null` for
- * anything else. */
-export function decodeForward(stored: unknown): Forward | null {
+/** Parses a stored forward; `null` for anything else. */
+export function decodeForward(bytes: unknown): Forward | null {
+  if (!(bytes instanceof Uint8Array)) return null;
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return null;
+  }
+  return decodeForwardText(text);
+}
+
+/** {@link decodeForward} of the text a store's own side hands tessera. */
+export function decodeForwardText(text: string): Forward | null {
   let r: unknown;
   try {
-    if (typeof stored === "string") r = JSON.parse(stored);
-    else if (stored instanceof Uint8Array) {
-      r = JSON.parse(decoder.decode(stored));
-    } else return null;
+    r = JSON.parse(text);
   } catch {
     return null;
   }

@@ -178,19 +178,27 @@ const RECORD_KEYS = new Set([
   "a",
 ]);
 
-/** Parses stored bytes, or the text a store's own side hands tessera (a
- * JavaScript string: no bytes to check); `null` for anything that is not a
- * well-formed record (stored data is untrusted: any surprise means "no
- * session"). */
-export function decodeRecord(stored: unknown): SessionRecord | null {
+/** Parses stored bytes; `null` for anything that is not a well-formed
+ * record (stored data is untrusted: any surprise means "no session"). */
+export function decodeRecord(bytes: unknown): SessionRecord | null {
+  if (!(bytes instanceof Uint8Array)) return null;
+  let text = decoder.decode(bytes);
+  if (text.includes("\uFFFD")) {
+    try {
+      text = strict.decode(bytes);
+    } catch {
+      return null;
+    }
+  }
+  return decodeRecordText(text);
+}
+
+/** {@link decodeRecord} of the text a store's own side hands tessera (a
+ * JavaScript string: no bytes to check). */
+export function decodeRecordText(text: string): SessionRecord | null {
   let parsed: unknown;
   try {
-    if (typeof stored === "string") parsed = JSON.parse(stored);
-    else if (stored instanceof Uint8Array) {
-      let text = decoder.decode(stored);
-      if (text.includes("\uFFFD")) text = strict.decode(stored);
-      parsed = JSON.parse(text);
-    } else return null;
+    parsed = JSON.parse(text);
   } catch {
     return null;
   }

@@ -7,8 +7,9 @@
 // sessions is not among the newest `max` of all of them either, so racing
 // logins never end too many, and whichever looks last sees every one: the
 // newest `max` remain, whatever the interleaving.
-import { decodeRecord } from "./_record.ts";
+
 import {
+  recordOf,
   sessionKey,
   type StoreAccess,
   userSessionKey,
@@ -28,7 +29,7 @@ export async function limitSessions(
   for (const entry of entries) {
     const id = entry.key[2]!;
     const found = await io.get(store, sessionKey(id));
-    const record = found === null ? null : decodeRecord(found.value);
+    const record = found === null ? null : recordOf(found.value);
     if (record === null || record.user !== user || !io.alive(record)) {
       continue; // gone or dead: not counted (listSessions drops its entry)
     }

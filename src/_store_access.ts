@@ -3,13 +3,14 @@
 // deadlines a record and its index entry are written with.
 import {
   decodeRecord,
+  decodeRecordText,
   encodeRecordText,
   hasWrite,
   isExpired,
   type SessionRecord,
   type SessionState,
 } from "./_record.ts";
-import { decodeForward } from "./_forward.ts";
+import { decodeForward, decodeForwardText, type Forward } from "./_forward.ts";
 import { withTimeout } from "./_timeout.ts";
 import {
   immediate,
@@ -19,6 +20,7 @@ import {
   type SideSet,
   type SideValue,
   takesText,
+  type TextSide,
   textSide,
 } from "./stores/_side.ts";
 import {
@@ -132,8 +134,9 @@ export async function bounded<T>(
 const encoder = new TextEncoder();
 
 /** `sets` with bytes only, for a store's public API. tessera hands text
- * only to a store with its own side ({@link StoreAccess.encode}), so this
- * copies nothing in practice; it keeps the public API to its types. */
+ * only to a store with its own side ({@link StoreAccess.encode}), and
+ * commits to such a store through that side, so this copies nothing in
+ * practice; it keeps the public API to its types. */
 function asBytes(sets: SideSet[]): StoreSet[] {
   if (sets.every((set) => typeof set.value !== "string")) {
     return sets as StoreSet[];
@@ -143,6 +146,55 @@ function asBytes(sets: SideSet[]): StoreSet[] {
       ? { ...set, value: encoder.encode(set.value) }
       : set as StoreSet
   );
+}
+
+/** The immediate side of a store in this process, as an asynchronous one:
+ * for the commits that are not on a request's synchronous path (creation,
+ * rotation, renewal, touch), so they hand it text too. */
+function asyncSide(store: SessionStore): TextSide | undefined {
+  const now = immediate(store);
+  if (now === undefined) return undefined;
+  return {
+    get: (key) => settle(() => now.get(key)),
+    commit: (change) => settle(() => now.commit(change)),
+  };
+}
+
+function settle<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A public `get`: bytes, as the contract says; anything else a store hands
+ * out is no record (as before stores had sides), never text to parse. */
+async function publicGet(
+  store: SessionStore,
+  key: StoreKey,
+): Promise<StoreEntry | null> {
+  const entry = await store.get(key);
+  return entry === null || entry.value instanceof Uint8Array
+    ? entry
+    : { ...entry, value: NO_BYTES };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The record in a value read through {@link StoreAccess}: text only ever
+ * comes from a store's own side. */
+export function recordOf(value: SideValue): SessionRecord | null {
+  return typeof value === "string"
+    ? decodeRecordText(value)
+    : decodeRecord(value);
+}
+
+/** The forward in a value read through {@link StoreAccess}. */
+export function forwardOf(value: SideValue): Forward | null {
+  return typeof value === "string"
+    ? decodeForwardText(value)
+    : decodeForward(value);
 }
 
 const READ_FAILED = "Could not read the session";
@@ -204,7 +256,7 @@ export class StoreAccess {
   get(store: SessionStore, key: StoreKey): Promise<SideEntry | null> {
     const side = textSide(store);
     return bounded(
-      () => side === undefined ? store.get(key) : side.get(key),
+      () => side === undefined ? publicGet(store, key) : side.get(key),
       this.#options.storeTimeout,
       "read",
       READ_FAILED,
@@ -232,7 +284,7 @@ export class StoreAccess {
   ): Promise<SessionFound | null> {
     const entry = await this.getNow(store, key);
     if (entry === null) return null;
-    const record = decodeRecord(entry.value);
+    const record = recordOf(entry.value);
     return record !== null && this.usable(record)
       ? { record, versionstamp: entry.versionstamp }
       : null;
@@ -246,13 +298,13 @@ export class StoreAccess {
   async follow(store: SessionStore, id: string): Promise<Followed | null> {
     const entry = await this.getNow(store, sessionKey(id));
     if (entry === null) return null;
-    const record = decodeRecord(entry.value);
+    const record = recordOf(entry.value);
     if (record !== null) {
       return this.usable(record)
         ? { record, versionstamp: entry.versionstamp, id }
         : null;
     }
-    const forward = decodeForward(entry.value);
+    const forward = forwardOf(entry.value);
     if (
       forward === null || forward.https !== this.#https ||
       forward.until <= Date.now()
@@ -301,7 +353,7 @@ export class StoreAccess {
     sets: SideSet[],
     deletes: StoreKey[],
   ): Promise<string | null> {
-    const side = textSide(store);
+    const side = textSide(store) ?? asyncSide(store);
     return bounded(
       () =>
         side === undefined

@@ -3,9 +3,11 @@
 // save retried with replay, the touch, destroy, and the clean-up of dead or
 // downgraded records. Each commit carries a write id, so a commit the store
 // applied but whose reply was lost is recognised instead of replayed.
-import { decodeRecord, hasWrite } from "./_record.ts";
+import { hasWrite } from "./_record.ts";
 import {
+  forwardOf,
   quietly,
+  recordOf,
   type SessionFound,
   sessionKey,
   StoreAccess,
@@ -13,7 +15,7 @@ import {
 } from "./_store_access.ts";
 import { type Emitter, SILENT } from "./_emit.ts";
 import { tokenId } from "./_token.ts";
-import { decodeForward, type Forward } from "./_forward.ts";
+import type { Forward } from "./_forward.ts";
 import { renew } from "./_renew.ts";
 import { saveChanges } from "./_save.ts";
 import { SessionValues } from "./_values.ts";
@@ -131,9 +133,9 @@ export class StoredSession {
       this.reject("unknown");
       return undefined;
     }
-    const record = decodeRecord(entry.value);
+    const record = recordOf(entry.value);
     if (record === null) {
-      const forward = decodeForward(entry.value);
+      const forward = forwardOf(entry.value);
       if (forward !== null) return this.#loadForwarded(store, token, forward);
     }
     if (record === null || !this.io.usable(record)) {
@@ -389,7 +391,7 @@ export class StoredSession {
     const entry = await this.io.get(store, key);
     // Only a plain-HTTP record is erased: the cookie is the client's to
     // forge, and naming an HTTPS session must not harm it.
-    if (entry === null || decodeRecord(entry.value)?.https !== false) return;
+    if (entry === null || recordOf(entry.value)?.https !== false) return;
     await this.io.commit(
       store,
       [{ key, versionstamp: entry.versionstamp }],

@@ -61,6 +61,11 @@ export interface StoreCommit {
  * every write of a key a new versionstamp. Errors are thrown, never reported
  * as "absent": tessera fails the request closed when a read throws.
  *
+ * `memoryStore()` and `redisStore()` also answer tessera's request path
+ * through a private side that takes a record as text. To observe or change
+ * what reaches one of them, wrap it in a new object, as below: methods
+ * replaced on the store object itself are not called by that path.
+ *
  * @example Wrapping a store to count reads
  * ```ts
  * import { memoryStore, type SessionStore } from "@tessera/session";

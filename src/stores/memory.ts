@@ -220,6 +220,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const deleteIds = change.deletes.length === 0
       ? NO_IDS
       : change.deletes.map(encode);
+    // An expired entry the commit writes or deletes goes first (no reader
+    // sees it anyway): counted as present, it would be counted twice, once
+    // as not new and once as room the sweep below makes.
+    for (const id of setIds) live(id, now);
+    for (const id of deleteIds) live(id, now);
     // The size after this commit; room is made before anything is applied,
     // so a refused commit changes nothing.
     let after = slots.size;

@@ -244,3 +244,29 @@ Deno.test("memory bounds: a session a request is using is evicted last, so its s
     "the victim's session and its new value are there",
   );
 });
+
+Deno.test("memory bounds: a commit rewriting an entry that has expired counts it as new, so memoryStore() never holds more than maxEntries", async () => {
+  const store = memoryStore({ maxEntries: 2 });
+  const value = new Uint8Array([1]);
+  const put = (...keys: string[][]) =>
+    store.commit({
+      checks: [],
+      sets: keys.map((key) => ({ key, value, expireIn: 60_000 })),
+      deletes: [],
+    });
+  await store.commit({
+    checks: [],
+    sets: [{ key: ["k", "a"], value, expireIn: 30 }],
+    deletes: [],
+  });
+  await put(["k", "b"]);
+  await sleep(60); // "a" has expired; it is still in the map
+  await put(["k", "a"], ["k", "c"]);
+  const live: string[] = [];
+  for await (const entry of store.list([])) live.push(entry.key.join("/"));
+  assert.ok(
+    live.length <= 2,
+    `maxEntries 2, but ${live.length} live entries: ${live.join(", ")}`,
+  );
+  assert.deepEqual(live.filter((k) => k !== "k/b"), ["k/a", "k/c"]);
+});
