@@ -23,7 +23,6 @@ import type { LoginOptions, Session, SessionRejection } from "./session.ts";
  */
 export class RequestSession implements Session<Record<string, unknown>> {
   readonly #options: ResolvedOptions;
-  readonly #cookieName: string;
   readonly #stored: StoredSession;
   #used = false;
   /** The handler returned: its response is gone, no cookie can follow. */
@@ -33,14 +32,28 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** Saves of long-lived code, one after another (none in most requests). */
   #saving: Promise<unknown> | undefined;
 
+  /** `channel`: whether the request came over HTTPS, or the request, to
+   * be asked when first needed (a request without cookies that starts no
+   * session never needs it). */
   constructor(
     options: ResolvedOptions,
-    https: boolean,
+    channel: boolean | Request,
     events: Emitter = SILENT,
   ) {
     this.#options = options;
-    this.#cookieName = https ? options.httpsCookie : options.httpCookie;
-    this.#stored = new StoredSession(options, https, events);
+    this.#stored = new StoredSession(options, channel, events);
+  }
+
+  /** Whether the request came over HTTPS. */
+  get https(): boolean {
+    return this.#stored.https;
+  }
+
+  /** The name of the session cookie on the request's channel. */
+  get #cookieName(): string {
+    return this.#stored.https
+      ? this.#options.httpsCookie
+      : this.#options.httpCookie;
   }
 
   /**
@@ -361,6 +374,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   /** The response is being answered without the handler's (it threw). */
   close(): void {
     this.#closed = true;
+    this.release();
   }
 
   /** The `Session-Token` header value (bearer carrier), if one is due. */
@@ -376,12 +390,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   /** The `Set-Cookie` values the response needs. */
   cookies(): readonly string[] {
-    return sessionCookies(
-      this.#stored,
-      this.#options,
-      this.#stored.https,
-      this.#cookieName,
-    );
+    return sessionCookies(this.#stored, this.#options);
+  }
+
+  /** The response is out: the request is let go (see StoreAccess). */
+  release(): void {
+    this.#stored.io.release();
   }
 
   /** Whether this request ended its session without starting another. */
@@ -440,7 +454,12 @@ export class RequestSession implements Session<Record<string, unknown>> {
         `Cannot change "${key}" after the response was returned: the change would be lost. From long-lived code (WebSocket messages, SSE, background work), change the session inside \`await session.save(() => { ... })\`, which stores it with a compare-and-swap`,
       );
     }
-    if (!this.#stored.https && this.#options.httpsOnly) {
+    // An answered request that never stored a session cannot store one
+    // (save() refuses it), and need not know its channel any more.
+    if (
+      this.#options.httpsOnly && !(this.#closed && this.#stored.id === null) &&
+      !this.#stored.https
+    ) {
       throw new TypeError(
         `Cannot store "${key}": httpsOnly is set and this request came over plain HTTP`,
       );

@@ -11,8 +11,6 @@ const NO_COOKIES: readonly string[] = [];
 export function sessionCookies(
   session: StoredSession,
   options: ResolvedOptions,
-  https: boolean,
-  cookieName: string,
 ): readonly string[] {
   const token = session.token;
   // Most responses carry none: no array, no attributes, no state read.
@@ -20,6 +18,9 @@ export function sessionCookies(
     (token === null || (token === session.presented && !session.wrote)) &&
     !session.cleared && !session.erasedHttp
   ) return NO_COOKIES;
+  // Asked only now: most requests never need their channel.
+  const https = session.https;
+  const cookieName = https ? options.httpsCookie : options.httpCookie;
   const out: string[] = [];
   const attributes: CookieAttributes = {
     secure: https,

@@ -11,6 +11,7 @@ import {
   type SessionState,
 } from "./_record.ts";
 import { decodeForward, decodeForwardText, type Forward } from "./_forward.ts";
+import { isHttps } from "./_channel.ts";
 import { withTimeout } from "./_timeout.ts";
 import {
   immediate,
@@ -203,17 +204,42 @@ const COMMIT_FAILED = "Could not save the session";
 /** The store as one request on one channel uses it. */
 export class StoreAccess {
   readonly #options: ResolvedOptions;
-  readonly #https: boolean;
+  #https: boolean | undefined;
+  /** Until its channel is known, or the request is answered. */
+  #request: Request | undefined;
   #store: SessionStore | undefined;
 
-  constructor(options: ResolvedOptions, https: boolean) {
+  /** `channel`: whether the request came over HTTPS, or the request, to be
+   * asked when first needed. */
+  constructor(options: ResolvedOptions, channel: boolean | Request) {
     this.#options = options;
-    this.#https = https;
+    if (typeof channel === "boolean") this.#https = channel;
+    else this.#request = channel;
   }
 
   /** Whether the request came over HTTPS: the channel its records are of. */
   get https(): boolean {
+    if (this.#https === undefined) {
+      if (this.#request === undefined) {
+        throw new TypeError(
+          "tessera: the channel of an answered request that never needed it was asked for",
+        );
+      }
+      this.#https = isHttps(this.#request, this.#options);
+      this.#request = undefined;
+    }
     return this.#https;
+  }
+
+  /**
+   * Lets go of the request once it is answered. The request's session is
+   * the value of a WeakMap keyed by the request, and a value that refers
+   * back to its key makes every garbage collection work through the cycle.
+   * A session whose channel was never asked for has no id by now, and an
+   * answered request cannot start one.
+   */
+  release(): void {
+    this.#request = undefined;
   }
 
   /** The configured store, opened on first use. */
@@ -227,7 +253,7 @@ export class StoreAccess {
   /** Whether a record belongs to this request's channel and carrier: an
    * HTTP session is not one over HTTPS, a bearer token not a cookie. */
   sameChannel(record: SessionRecord): boolean {
-    return record.https === this.#https &&
+    return record.https === this.https &&
       record.bearer === (this.#options.carrier === "bearer");
   }
 
@@ -306,7 +332,7 @@ export class StoreAccess {
     }
     const forward = forwardOf(entry.value);
     if (
-      forward === null || forward.https !== this.#https ||
+      forward === null || forward.https !== this.https ||
       forward.until <= Date.now()
     ) return null;
     const target = await this.read(store, sessionKey(forward.to));
@@ -386,7 +412,7 @@ export class StoreAccess {
   encode(store: SessionStore, state: SessionState): SideValue {
     const text = encodeRecordText(
       state,
-      this.#https,
+      this.https,
       [this.#options.idleTimeout, this.#options.absoluteTimeout],
       this.#options.carrier === "bearer",
     );

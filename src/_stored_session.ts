@@ -53,13 +53,14 @@ export class StoredSession {
   /** Where this request's lifecycle events go. */
   readonly events: Emitter;
 
+  /** `channel`: as {@link StoreAccess}'s. */
   constructor(
     options: ResolvedOptions,
-    https: boolean,
+    channel: boolean | Request,
     events: Emitter = SILENT,
   ) {
     this.#options = options;
-    this.io = new StoreAccess(options, https);
+    this.io = new StoreAccess(options, channel);
     this.events = events;
   }
 

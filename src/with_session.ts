@@ -156,14 +156,13 @@ export function withSession<
     session: RequestSession,
     loading: Promise<void> | undefined,
     checksCsrf: boolean,
-    https: boolean,
   ): Promise<Res> {
     try {
       await loading;
       if (checksCsrf) {
         const refusal = await checkCsrf(
           request,
-          https,
+          session.https,
           session.storedCsrfToken,
           session.userId !== null,
           resolved.csrf!,
@@ -191,10 +190,12 @@ export function withSession<
     request: R,
     ...rest: A
   ): Promise<Res> {
-    const https = isHttps(request, resolved);
+    // The request itself, not its channel: reading its URL costs more than
+    // the rest of an anonymous request, and a request without cookies
+    // whose handler starts no session never needs it.
     const session = new RequestSession(
       resolved,
-      https,
+      request,
       resolved.onEvent === null
         ? SILENT
         : new Emitter(resolved.onEvent, request),
@@ -211,7 +212,7 @@ export function withSession<
     const checksCsrf = resolved.csrf !== null &&
       resolved.carrier === "cookie" && isUnsafeMethod(request.method);
     if (loading !== undefined || checksCsrf) {
-      return loadThenRun(request, rest, session, loading, checksCsrf, https);
+      return loadThenRun(request, rest, session, loading, checksCsrf);
     }
     try {
       return Promise.resolve(run(request, rest, session));
@@ -335,55 +336,13 @@ function lookupName(
   return name;
 }
 
-function isHttps(request: Request, options: ResolvedOptions): boolean {
-  const proxies = options.trustProxy;
-  if (proxies !== null) {
-    const proto = forwardedProto(request.headers, proxies);
-    if (proto !== undefined) return proto === "https";
-  }
-  return request.url.startsWith("https:");
-}
-
-/**
- * The scheme the trusted proxies report, from the one header they write.
- * Proxies append, so the element `hops` from the right is the one the
- * outermost trusted proxy wrote; anything left of it came from the client.
- */
-function forwardedProto(
-  headers: Headers,
-  proxies: NonNullable<ResolvedOptions["trustProxy"]>,
-): string | undefined {
-  const element = trustedElement(headers.get(proxies.header), proxies.hops);
-  if (element === undefined) return undefined;
-  if (proxies.header === "x-forwarded-proto") {
-    return element.trim().toLowerCase();
-  }
-  for (const pair of element.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === "proto") {
-      return pair.slice(eq + 1).trim().replace(/^"|"$/g, "").toLowerCase();
-    }
-  }
-  // The trusted element says nothing of the scheme: the URL's counts.
-  return undefined;
-}
-
-/** The element `hops` from the right of a comma-separated header. */
-function trustedElement(
-  value: string | null,
-  hops: number,
-): string | undefined {
-  if (value === null) return undefined;
-  const elements = value.split(",");
-  return elements.length < hops ? undefined : elements[elements.length - hops];
-}
-
 function finish<Res extends Response | undefined>(
   response: Res,
   session: RequestSession,
   options: ResolvedOptions,
 ): Res {
   if (response === undefined) {
+    session.release();
     // Bun's `if (server.upgrade(req)) return;`: the upgrade answered the
     // request, and the session was saved, but no header can be added now.
     if (session.issuesCookie) {
@@ -397,6 +356,7 @@ function finish<Res extends Response | undefined>(
   const bearer = options.carrier === "bearer";
   const cookies = bearer ? NO_COOKIES : session.cookies();
   const token = bearer ? session.tokenHeader() : undefined;
+  session.release();
   const clearSiteData = !bearer && options.clearSiteData && session.ended;
   const used = session.used;
   if (

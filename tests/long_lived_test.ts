@@ -165,6 +165,26 @@ for (const fixture of [...STORES, REDIS_STORES[0]!]) {
     }
   });
 
+  Deno.test(`${fixture.name}: with httpsOnly, save() after the response of an anonymous request refuses it as never stored`, async () => {
+    const { store, close } = await fixture.open();
+    let kept: Session<Data> | undefined;
+    const app = withSession((req) => {
+      kept = getSession<Data>(req);
+      return new Response("nothing stored");
+    }, { store, httpsOnly: true });
+    try {
+      await app(new Request("https://localhost/"));
+      await assert.rejects(
+        kept!.save(() => kept!.set("note", "x")),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          /no stored session/.test(error.message),
+      );
+    } finally {
+      await close();
+    }
+  });
+
   Deno.test(`${fixture.name}: save() after the response refuses a session that was never stored or has ended`, async () => {
     const { store, close } = await fixture.open();
     let kept: Session<Data> | undefined;
