@@ -7,32 +7,30 @@
 // side at once: a request on it takes no promise step (each one an extra
 // microtask and AsyncLocalStorage context switch) between its cookie and
 // its handler, nor between its handler and its response.
-import type { SessionStore, StoreCheck, StoreKey } from "../store.ts";
+import type {
+  SessionStore,
+  StoreCommit,
+  StoreEntry,
+  StoreKey,
+  StoreSet,
+} from "../store.ts";
 
 /** A value on tessera's side: bytes, or text that stands for its UTF-8
  * bytes (a store's public API hands those bytes out). */
 export type SideValue = Uint8Array | string;
 
 /** {@link StoreEntry}, with a {@link SideValue}. */
-export interface SideEntry {
-  readonly key: StoreKey;
+export type SideEntry = Omit<StoreEntry, "value"> & {
   readonly value: SideValue;
-  readonly versionstamp: string;
-}
+};
 
 /** {@link StoreSet}, with a {@link SideValue}. */
-export interface SideSet {
-  readonly key: StoreKey;
-  readonly value: SideValue;
-  readonly expireIn?: number;
-}
+export type SideSet = Omit<StoreSet, "value"> & { readonly value: SideValue };
 
 /** {@link StoreCommit}, with {@link SideValue}s. */
-export interface SideCommit {
-  readonly checks: readonly StoreCheck[];
+export type SideCommit = Omit<StoreCommit, "sets"> & {
   readonly sets: readonly SideSet[];
-  readonly deletes: readonly StoreKey[];
-}
+};
 
 /**
  * The synchronous side of a store. The values it is given and returns are
@@ -60,33 +58,24 @@ export interface TextSide {
 const immediateSides = new WeakMap<SessionStore, ImmediateSide>();
 const textSides = new WeakMap<SessionStore, TextSide>();
 
-/** Gives `store` its synchronous side; returns `store`. */
-export function withImmediate<S extends SessionStore>(
+/** Gives `store` its sides (synchronous, or asynchronous taking text);
+ * returns `store`. */
+export function withSides<S extends SessionStore>(
   store: S,
-  side: ImmediateSide,
+  sides: { immediate?: ImmediateSide; text?: TextSide },
 ): S {
-  immediateSides.set(store, side);
+  if (sides.immediate !== undefined) immediateSides.set(store, sides.immediate);
+  if (sides.text !== undefined) textSides.set(store, sides.text);
   return store;
 }
 
 /** The synchronous side of `store`, when it has one. */
-export function immediate(store: SessionStore): ImmediateSide | undefined {
-  return immediateSides.get(store);
-}
-
-/** Gives `store` its asynchronous side; returns `store`. */
-export function withTextSide<S extends SessionStore>(
-  store: S,
-  side: TextSide,
-): S {
-  textSides.set(store, side);
-  return store;
-}
+export const immediate = (store: SessionStore): ImmediateSide | undefined =>
+  immediateSides.get(store);
 
 /** The asynchronous side of `store`, when it has one. */
-export function textSide(store: SessionStore): TextSide | undefined {
-  return textSides.get(store);
-}
+export const textSide = (store: SessionStore): TextSide | undefined =>
+  textSides.get(store);
 
 /** Whether tessera may hand `store` records as text. */
 export function takesText(store: SessionStore): boolean {

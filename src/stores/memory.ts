@@ -11,7 +11,7 @@ import {
   type SideSet,
   type SideValue,
   valueBytes,
-  withImmediate,
+  withSides,
 } from "./_side.ts";
 import type {
   SessionStore,
@@ -360,9 +360,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
     },
   };
-  return withImmediate(store, {
-    get: read,
-    commit: (change) => apply(change, false),
+  return withSides(store, {
+    immediate: { get: read, commit: (change) => apply(change, false) },
   });
 }
 

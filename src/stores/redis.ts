@@ -28,7 +28,7 @@ import {
   type SideEntry,
   type SideValue,
   valueBytes,
-  withTextSide,
+  withSides,
 } from "./_side.ts";
 
 /**
@@ -383,7 +383,7 @@ export function redisStore(
       yield* entries;
     },
   };
-  return withTextSide(store, { get, commit });
+  return withSides(store, { text: { get, commit } });
 }
 
 /** Characters encodeURIComponent leaves unescaped (a subset of them). */
