@@ -21,7 +21,6 @@ import {
   type SideSet,
   type SideValue,
   takesText,
-  type TextSide,
   textSide,
 } from "./stores/_side.ts";
 import {
@@ -149,26 +148,6 @@ function asBytes(sets: SideSet[]): StoreSet[] {
   );
 }
 
-/** The immediate side of a store in this process, as an asynchronous one:
- * for the commits that are not on a request's synchronous path (creation,
- * rotation, renewal, touch), so they hand it text too. */
-function asyncSide(store: SessionStore): TextSide | undefined {
-  const now = immediate(store);
-  if (now === undefined) return undefined;
-  return {
-    get: (key) => settle(() => now.get(key)),
-    commit: (change) => settle(() => now.commit(change)),
-  };
-}
-
-function settle<T>(call: () => T): Promise<T> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
 /** A public `get`: bytes, as the contract says; anything else a store hands
  * out is no record (as before stores had sides), never text to parse. */
 async function publicGet(
@@ -280,6 +259,9 @@ export class StoreAccess {
   /** The entry under `key`, through the store's own side when it has one
    * (a record may then come as text). */
   get(store: SessionStore, key: StoreKey): Promise<SideEntry | null> {
+    if (immediate(store) !== undefined) {
+      return Promise.resolve(this.getNow(store, key));
+    }
     const side = textSide(store);
     return bounded(
       () => side === undefined ? publicGet(store, key) : side.get(key),
@@ -379,7 +361,10 @@ export class StoreAccess {
     sets: SideSet[],
     deletes: StoreKey[],
   ): Promise<string | null> {
-    const side = textSide(store) ?? asyncSide(store);
+    if (immediate(store) !== undefined) {
+      return Promise.resolve(this.commitNow(store, checks, sets, deletes));
+    }
+    const side = textSide(store);
     return bounded(
       () =>
         side === undefined
