@@ -49,13 +49,6 @@ export class RequestSession implements Session<Record<string, unknown>> {
     return this.#stored.https;
   }
 
-  /** The name of the session cookie on the request's channel. */
-  get #cookieName(): string {
-    return this.#stored.https
-      ? this.#options.httpsCookie
-      : this.#options.httpCookie;
-  }
-
   /**
    * Reads the session named by the request's cookie. Returns `undefined`
    * (no promise, no store access) when the request names none.
@@ -71,7 +64,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
     }
     const cookieHeader = headers.get("cookie");
     if (cookieHeader === null) return undefined;
-    const found = findCookie(cookieHeader, this.#cookieName);
+    const found = findCookie(cookieHeader, this.#stored.cookieName);
     // Over HTTPS, the plain-HTTP cookie too: read once, for both its uses.
     const plain = this.#stored.https
       ? findCookie(cookieHeader, this.#options.httpCookie)
@@ -444,7 +437,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
   }
 
   #cookieEvent(type: "cookie-duplicate" | "cookie-malformed"): void {
-    this.#stored.events.emit({ type, cookieName: this.#cookieName });
+    this.#stored.events.emit({ type, cookieName: this.#stored.cookieName });
   }
 
   #writable(key: string): void {

@@ -20,7 +20,7 @@ export function sessionCookies(
   ) return NO_COOKIES;
   // Asked only now: most requests never need their channel.
   const https = session.https;
-  const cookieName = https ? options.httpsCookie : options.httpCookie;
+  const cookieName = session.cookieName;
   const out: string[] = [];
   const attributes: CookieAttributes = {
     secure: https,

@@ -68,6 +68,11 @@ export class StoredSession {
   get https(): boolean {
     return this.io.https;
   }
+
+  /** The name of the session cookie on the request's channel. */
+  get cookieName(): string {
+    return this.https ? this.#options.httpsCookie : this.#options.httpCookie;
+  }
   get presented(): string | null {
     return this.#presented;
   }
