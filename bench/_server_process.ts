@@ -10,12 +10,13 @@
 /** Whether processes can be pinned to one CPU each (Linux, `taskset`, two
  * or more cores). */
 export const hasTaskset: boolean = Deno.build.os === "linux" &&
-  navigator.hardwareConcurrency >= 2 && await tasksetRuns();
+  navigator.hardwareConcurrency >= 2 && await runs(["taskset", "-V"]);
 
-async function tasksetRuns(): Promise<boolean> {
+/** Whether `cmd` runs and exits 0 (its output discarded). */
+export async function runs(cmd: string[]): Promise<boolean> {
   try {
-    const out = await new Deno.Command("taskset", {
-      args: ["-V"],
+    const out = await new Deno.Command(cmd[0]!, {
+      args: cmd.slice(1),
       stdout: "null",
       stderr: "null",
     }).output();

@@ -47,6 +47,7 @@ import {
   pinned,
   readyLine,
   runLoad,
+  runs,
   stopProcess,
 } from "./_server_process.ts";
 import {
@@ -175,19 +176,6 @@ interface Result {
 
 const bunPath = await findBun();
 const nodePath = "node";
-
-async function runs(cmd: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(cmd[0]!, {
-      args: cmd.slice(1),
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 async function output(cmd: string[]): Promise<string> {
   try {
