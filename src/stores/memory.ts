@@ -344,7 +344,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const now = Date.now();
       const candidates = prefix.length === 0
         ? [...slots.keys()]
-        : [...descendants.get(encode(prefix)) ?? []];
+        : [...descendants.get(encodePrefix(prefix)) ?? []];
       // Decoded once each, not once per comparison.
       const keyed = candidates.map((id) => ({ id, key: decode(id) }));
       keyed.sort((a, b) => compareKeys(a.key, b.key));
@@ -391,7 +391,22 @@ function indexedSession(id: string): string | undefined {
 
 // Keys as strings: each part as its length, ":" and itself. Injective, cheap
 // to build on every request, and a prefix of keys is a prefix of strings.
+// A session's key, looked up on every request, is kept under its id itself
+// (which holds no ":", so no other key encodes to it): a string built by
+// concatenation would be flattened and hashed on each lookup, while the id
+// is the one string the request already holds, its hash computed once.
 function encode(key: StoreKey): string {
+  if (key.length === 2 && key[0] === "session" && isBare(key[1]!)) {
+    return key[1]!;
+  }
+  return encodePrefix(key);
+}
+
+const isBare = (part: string): boolean =>
+  part.length > 0 && !part.includes(":");
+
+/** The general encoding, of a prefix or of a key that is not bare. */
+function encodePrefix(key: StoreKey): string {
   let id = "";
   for (const part of key) id += `${part.length}:${part}`;
   return id;
@@ -411,10 +426,14 @@ function parts(id: string): { part: string; end: number }[] {
 }
 
 function decode(id: string): string[] {
-  return parts(id).map((p) => p.part);
+  return isBare(id) ? ["session", id] : parts(id).map((p) => p.part);
 }
 
 /** The encoded non-empty proper prefixes of an encoded key. */
 function ancestors(id: string): string[] {
-  return parts(id).slice(0, -1).map((p) => id.slice(0, p.end));
+  return isBare(id)
+    ? [SESSION_PREFIX]
+    : parts(id).slice(0, -1).map((p) => id.slice(0, p.end));
 }
+
+const SESSION_PREFIX = encodePrefix(["session"]);

@@ -186,4 +186,39 @@ export function storeSuite(test: Test, fixture: StoreFixture): void {
     assert.equal((await collect(store.list(["user", "u1"]))).length, 2);
     assert.deepEqual(await collect(store.list(["user", "nobody"])), []);
   });
+
+  it("a session's key of any text is its own, and list() finds it under its prefix only", async (store) => {
+    const keys = [
+      ["session", "ab", "x"],
+      ["session", "a:b"],
+      ["session", "ab"],
+      ["sessions", "ab"],
+    ];
+    for (const key of keys) {
+      await store.commit({
+        checks: [{ key, versionstamp: null }],
+        sets: [{ key, value: bytes(key.join("|")) }],
+        deletes: [],
+      });
+    }
+    for (const key of keys) {
+      assert.equal(text((await store.get(key))!.value), key.join("|"));
+    }
+    assert.deepEqual(
+      (await collect(store.list(["session"]))).map((e) => [...e.key]),
+      [["session", "a:b"], ["session", "ab"], ["session", "ab", "x"]],
+    );
+    assert.deepEqual(
+      (await collect(store.list(["session", "ab"]))).map((e) => [...e.key]),
+      [["session", "ab", "x"]],
+    );
+    await store.commit({ checks: [], sets: [], deletes: [["session", "ab"]] });
+    assert.equal(await store.get(["session", "ab"]), null);
+    assert.notEqual(await store.get(["session", "ab", "x"]), null);
+    assert.equal(
+      (await collect(store.list(["session"]))).length,
+      2,
+      "the other two session keys are still listed",
+    );
+  });
 }
