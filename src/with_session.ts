@@ -394,16 +394,6 @@ function writeHeaders(
   used: boolean,
   clearSiteData: boolean,
 ): void {
-  const issues = cookies.length > 0 || token !== undefined;
-  if (token === undefined && !clearSiteData && !setsMerged(headers)) {
-    // The common response, whose handler set none of the headers merged
-    // below: one walk over its headers costs less than a lookup of each
-    // (Deno checks and normalises every name it is given).
-    if (used) headers.set("vary", varyOn);
-    for (const cookie of cookies) headers.append("set-cookie", cookie);
-    headers.set("cache-control", issues ? "private, no-store" : "private");
-    return;
-  }
   if (used) {
     const vary = headers.get("vary");
     if (vary === null) headers.set("vary", varyOn);
@@ -412,6 +402,7 @@ function writeHeaders(
     }
   }
   if (clearSiteData) headers.set("clear-site-data", '"cookies"');
+  const issues = cookies.length > 0 || token !== undefined;
   if (token !== undefined) {
     headers.set(SESSION_TOKEN_HEADER, token);
     // Browser code on another origin may read it only when exposed.
@@ -442,23 +433,6 @@ function writeHeaders(
     );
     headers.set("cache-control", ["private", ...kept].join(", "));
   }
-}
-
-/** Headers a response may already have that {@link writeHeaders} merges
- * with or removes. */
-const MERGED_HEADERS = new Set([
-  "vary",
-  "cache-control",
-  ...SHARED_CACHE_HEADERS,
-]);
-
-/** Whether `headers` holds any of {@link MERGED_HEADERS}. */
-function setsMerged(headers: Headers): boolean {
-  let found = false;
-  headers.forEach((_, name) => {
-    if (MERGED_HEADERS.has(name)) found = true;
-  });
-  return found;
 }
 
 /** Whether a comma-separated header lists `name` (or `*`). */
