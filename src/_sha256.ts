@@ -185,5 +185,15 @@ export function sha256Ascii(text: string): string | undefined {
   CODES[40] = ALPHABET_CODES[n >>> 10]!;
   CODES[41] = ALPHABET_CODES[(n >>> 4) & 63]!;
   CODES[42] = ALPHABET_CODES[(n << 2) & 63]!;
-  return String.fromCharCode.apply(null, CODES as unknown as number[]);
+  // Each code as an argument of its own: `apply` would copy the codes into
+  // an argument array first, garbage on every request.
+  const c = CODES;
+  // deno-fmt-ignore
+  return String.fromCharCode(
+    c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!,
+    c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!,
+    c[19]!, c[20]!, c[21]!, c[22]!, c[23]!, c[24]!, c[25]!, c[26]!, c[27]!,
+    c[28]!, c[29]!, c[30]!, c[31]!, c[32]!, c[33]!, c[34]!, c[35]!, c[36]!,
+    c[37]!, c[38]!, c[39]!, c[40]!, c[41]!, c[42]!,
+  );
 }
