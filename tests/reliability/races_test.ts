@@ -1,6 +1,6 @@
 // Races in one process, over real stores: no lost write, no resurrection.
 import assert from "node:assert/strict";
-import { listSessions } from "../../mod.ts";
+import { getSession, listSessions, withSession } from "../../mod.ts";
 import {
   allKeys,
   arrivals,
@@ -85,6 +85,48 @@ for (const kind of [...REAL_STORES, REDIS_CLUSTER_STORES[0]!]) {
       assert.ok(counted.conflicts > 0, "the saves did conflict");
       assert.equal(values.seed, "1");
       assert.equal((await sessionRecords(store)).length, 1);
+    } finally {
+      await close();
+    }
+  });
+
+  Deno.test(`races: a flash whose save lost to a parallel write is replayed onto it, and taken once (${kind.name})`, async () => {
+    const { store, close } = await kind.open();
+    try {
+      const counted = conflictCounting(store);
+      const reached = gate();
+      const held = gate();
+      const app = withSession(async (req) => {
+        const session = getSession(req);
+        switch (new URL(req.url).pathname) {
+          case "/flash":
+            reached.open();
+            await held.promise;
+            session.flash("notice", "saved");
+            return new Response("flashed");
+          case "/take":
+            return Response.json({
+              notice: session.takeFlash("notice") ?? null,
+              n: session.get("n"),
+            });
+          default:
+            return new Response(
+              String(session.update("n", (n = 0) => (n as number) + 1)),
+            );
+        }
+      }, { store: counted });
+      // A record with no flash, the one both requests load.
+      const cookie = sessionCookie(await app(request("/inc")))!;
+      const flashing = app(request("/flash", cookie));
+      await within(10_000, "the flash request's load", reached.promise);
+      assert.equal(await (await app(request("/inc", cookie))).text(), "2");
+      held.open();
+      assert.equal(await (await flashing).text(), "flashed");
+      assert.ok(counted.conflicts > 0, "the flash's save did conflict");
+      const take = async () =>
+        await (await app(request("/take", cookie))).json();
+      assert.deepEqual(await take(), { notice: "saved", n: 2 });
+      assert.deepEqual(await take(), { notice: null, n: 2 });
     } finally {
       await close();
     }
