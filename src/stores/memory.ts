@@ -32,7 +32,7 @@ export interface MemoryStoreOptions {
   /**
    * The most entries the store holds (sessions and index entries). A flood
    * of session-creating requests cannot grow the process past it: a commit
-   * that needs room first evicts the least recently written sessions that
+   * that needs room first evicts the least recently used sessions that
    * no user is signed in to (and any other entry that is not a user's index
    * entry); sessions of signed-in users are never evicted. When only those
    * are left, the commit is refused (`withSession` answers 503) and nothing
@@ -51,6 +51,8 @@ interface Slot {
   value: SideValue;
   versionstamp: string;
   expiresAt: number;
+  /** When a request last read or wrote it, on the store's clock of uses. */
+  used: number;
 }
 
 /** Entries looked at by the incremental sweep on each commit. */
@@ -93,10 +95,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     );
   }
   const slots = new Map<string, Slot>();
-  // Entries that may be evicted, least recently used first (a Map keeps
-  // insertion order; a read or write moves its key to the end). Sessions
-  // with a user's index entry are left out.
-  const evictable = new Map<string, true>();
+  // Entries that may be evicted, each with the use at which it was queued,
+  // least recently queued first (a Map keeps insertion order). A read or
+  // write only marks its slot's `used`; eviction sends an entry used since
+  // it was queued to the back once (a second chance) rather than every
+  // request moving its key, two Map operations and garbage each time.
+  // Sessions with a user's index entry are left out.
+  const evictable = new Map<string, number>();
+  let uses = 0;
   // Encoded session key → the index entries that point at it. A session in
   // here is signed in, so never evicted; when it is collected (expired or
   // evicted), so are they: an index entry outliving its session is garbage.
@@ -136,7 +142,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (pointing?.size === 0) {
         indexes.delete(session);
         // No longer signed in: evictable again, if it is still there.
-        if (slots.has(session)) evictable.set(session, true);
+        if (slots.has(session)) evictable.set(session, uses);
       }
     }
     if (!slots.delete(id)) return;
@@ -160,7 +166,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   }
 
   /**
-   * Evicts `excess` entries, least recently written first, sparing those the
+   * Evicts `excess` entries, least recently used first, sparing those the
    * commit itself writes or deletes; `false` when not enough can go.
    */
   function makeRoom(
@@ -177,9 +183,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     excess -= before - slots.size;
     if (excess <= 0) return true;
     const victims: string[] = [];
-    for (const id of evictable.keys()) {
+    // A Map's iteration visits entries appended during it: a requeued entry
+    // comes round again, unused since, so the scan ends.
+    for (const [id, queued] of evictable) {
       if (victims.length === excess) break;
-      if (!isWritten(id) && !deleted.has(id)) victims.push(id);
+      const used = slots.get(id)?.used ?? queued;
+      if (used > queued) {
+        evictable.delete(id);
+        evictable.set(id, used);
+      } else if (!isWritten(id) && !deleted.has(id)) victims.push(id);
     }
     if (victims.length < excess) return false;
     for (const id of victims) collect(id);
@@ -191,8 +203,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const id = encode(key);
     const slot = live(id, Date.now());
     if (slot === undefined) return null;
-    // A session being read is in use: the last to be evicted.
-    if (evictable.delete(id)) evictable.set(id, true);
+    // A session being read is in use: among the last to be evicted.
+    slot.used = ++uses;
     return { key, value: slot.value, versionstamp: slot.versionstamp };
   }
 
@@ -300,9 +312,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       }
       pointing.add(id);
       evictable.delete(session);
-    } else if (!indexes.has(id)) {
-      evictable.delete(id);
-      evictable.set(id, true);
+    } else if (!indexes.has(id) && !evictable.has(id)) {
+      evictable.set(id, uses + 1);
     }
     // An id already stored is already under each of its prefixes.
     const isNew = !slots.has(id);
@@ -314,6 +325,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       value: copy && typeof value !== "string" ? value.slice() : value,
       versionstamp,
       expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
+      used: ++uses,
     });
     if (isNew) {
       for (const prefix of ancestors(id)) {
