@@ -231,7 +231,9 @@ export class StoredSession {
     const inPlace = this.values.changedInPlace();
     const write = this.values.pending || inPlace.length > 0 ||
       this.values.forced;
-    const now = Date.now();
+    // No clock for a request without a stored session: nothing to renew
+    // or touch.
+    const now = this.#id === null ? 0 : Date.now();
     const renewal = this.#renewalDue(now);
     const touch = !write && this.#id !== null &&
       now - this.values.state.seen >= this.#options.touchInterval;
