@@ -12,7 +12,7 @@ import {
 } from "./_record.ts";
 import { decodeForward, decodeForwardText, type Forward } from "./_forward.ts";
 import { isHttps } from "./_channel.ts";
-import { withTimeout } from "./_timeout.ts";
+import { bounded, storeFailure } from "./_timeout.ts";
 import {
   immediate,
   oversize,
@@ -23,11 +23,7 @@ import {
   takesText,
   textSide,
 } from "./stores/_side.ts";
-import {
-  SessionStoreError,
-  SessionStoreTimeoutError,
-  SessionTooLargeError,
-} from "./errors.ts";
+import { SessionTooLargeError } from "./errors.ts";
 import type { ResolvedOptions } from "./_resolve_options.ts";
 import type {
   SessionStore,
@@ -106,29 +102,6 @@ export async function quietly<T>(
 export function backoff(attempt: number): Promise<void> {
   const cap = Math.min(100, 2 ** Math.min(attempt, 10));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
-}
-
-/** A failed store call as callers catch it: a timeout as it is, anything
- * else a {@link SessionStoreError} saying what could not be done. */
-function storeFailure(error: unknown, what: string): Error {
-  return error instanceof SessionStoreTimeoutError
-    ? error
-    : new SessionStoreError(what, { cause: error });
-}
-
-/** `call()` within `timeout` ms; its failure, thrown at once or later, as
- * {@link storeFailure}. */
-export async function bounded<T>(
-  call: () => Promise<T>,
-  timeout: number,
-  kind: "read" | "commit",
-  what: string,
-): Promise<T> {
-  try {
-    return await withTimeout(call(), timeout, kind);
-  } catch (error) {
-    throw storeFailure(error, what);
-  }
 }
 
 const encoder = new TextEncoder();

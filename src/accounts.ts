@@ -17,11 +17,11 @@ import {
   MAX_STORE_TIMEOUT,
 } from "./_resolve_options.ts";
 import {
-  bounded,
   sessionKey,
   userIndexEntries,
   userSessionKey,
 } from "./_store_access.ts";
+import { bounded } from "./_timeout.ts";
 import type { SessionStore, StoreKey } from "./store.ts";
 
 /** One live session of a user, as {@link listSessions} reports it. */
