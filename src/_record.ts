@@ -265,10 +265,13 @@ export function decodeRecordText(text: string): SessionRecord | null {
   };
 }
 
-/** The own properties of a parsed object, as a Map (no entry arrays). */
+/** The own properties of a parsed object, as a Map: for-in, not
+ * Object.keys(), so no array of keys is made on every read. */
 function toMap(object: Record<string, unknown>): Map<string, unknown> {
   const map = new Map<string, unknown>();
-  for (const key of Object.keys(object)) map.set(key, object[key]);
+  for (const key in object) {
+    if (Object.hasOwn(object, key)) map.set(key, object[key]);
+  }
   return map;
 }
 

@@ -161,6 +161,11 @@ for (const fixture of STORES) {
         await (await app(request(HTTP, `session=${token}`))).json();
       assert.equal(report.owner, "x");
       assert.equal(report.isNew, false);
+      assert.deepEqual(
+        report.keys,
+        ["owner"],
+        "the inherited property is not one of the session's values",
+      );
     } finally {
       delete proto.extraMethod;
       close();
