@@ -99,28 +99,6 @@ export function hasWrite(writes: string, writeId: string): boolean {
   return false;
 }
 
-/** A Map that cannot take an entry: {@link NO_FLASH}. */
-class NoFlash extends Map<string, unknown> {
-  override set(key: string): this {
-    throw new TypeError(
-      `tessera: flash "${key}" was set on the shared empty flash; replace it with a Map of its own first`,
-    );
-  }
-}
-
-/**
- * The flash of a state that has none, shared: most records have no flash,
- * and a Map per read is garbage on every request. It refuses entries; a
- * writer replaces it with a Map of its own ({@link ownFlash}).
- */
-export const NO_FLASH: Map<string, unknown> = new NoFlash();
-
-/** `state`'s flash, made its own first if it is the shared empty one. */
-export function ownFlash(state: SessionState): Map<string, unknown> {
-  if (state.flash === NO_FLASH) state.flash = new Map();
-  return state.flash;
-}
-
 /** A decoded record: the state plus the channel it belongs to. */
 export interface SessionRecord extends SessionState {
   /** Whether the session belongs to the HTTPS channel. */
@@ -248,7 +226,7 @@ export function decodeRecordText(text: string): SessionRecord | null {
   }
   return {
     data: toMap(r.data),
-    flash: r.flash === undefined ? NO_FLASH : toMap(r.flash),
+    flash: r.flash === undefined ? new Map() : toMap(r.flash),
     created: r.created,
     seen: r.seen,
     issued: (r.t as number | undefined) ?? r.created,

@@ -2,7 +2,7 @@
 // so the same operations can be replayed on a newer stored version after a
 // conflict, and objects changed in place are noticed at save time.
 import { assertJson } from "./_json.ts";
-import { NO_FLASH, ownFlash, type SessionState } from "./_record.ts";
+import type { SessionState } from "./_record.ts";
 
 type Operation =
   | { readonly kind: "set"; readonly key: string; readonly value: unknown }
@@ -28,7 +28,7 @@ interface Handed {
 export function emptyState(now: number): SessionState {
   return {
     data: new Map(),
-    flash: NO_FLASH,
+    flash: new Map(),
     created: now,
     seen: now,
     issued: now,
@@ -146,7 +146,7 @@ export class SessionValues {
 
   flash(key: string, value: unknown): void {
     assertJson(value, key);
-    ownFlash(this.state).set(key, value);
+    this.state.flash.set(key, value);
     this.#log({ kind: "flash", key, value });
   }
 
@@ -216,7 +216,7 @@ export class SessionValues {
           break;
         }
         case "flash":
-          ownFlash(base).set(op.key, clone(op.value));
+          base.flash.set(op.key, clone(op.value));
           break;
         case "takeFlash":
           base.flash.delete(op.key);

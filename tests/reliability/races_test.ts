@@ -1,6 +1,11 @@
 // Races in one process, over real stores: no lost write, no resurrection.
 import assert from "node:assert/strict";
-import { getSession, listSessions, withSession } from "../../mod.ts";
+import {
+  getSession,
+  listSessions,
+  type SessionStore,
+  withSession,
+} from "../../mod.ts";
 import {
   allKeys,
   arrivals,
@@ -127,6 +132,56 @@ for (const kind of [...REAL_STORES, REDIS_CLUSTER_STORES[0]!]) {
         await (await app(request("/take", cookie))).json();
       assert.deepEqual(await take(), { notice: "saved", n: 2 });
       assert.deepEqual(await take(), { notice: null, n: 2 });
+    } finally {
+      await close();
+    }
+  });
+
+  Deno.test(`races: a flash set while the request's own save() is in flight is kept (${kind.name})`, async () => {
+    const { store, close } = await kind.open();
+    try {
+      // The real store, its commits slowed: the save is still in flight
+      // when the handler sets the flash.
+      const slow: SessionStore = {
+        maxValueBytes: store.maxValueBytes,
+        get: (key) => store.get(key),
+        commit: async (change) => {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          return await store.commit(change);
+        },
+        list: (prefix) => store.list(prefix),
+      };
+      const app = withSession(async (req) => {
+        const session = getSession(req);
+        switch (new URL(req.url).pathname) {
+          case "/start":
+            session.set("n", 1);
+            return new Response("started");
+          case "/flash": {
+            session.set("n", 2);
+            const saving = session.save();
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            session.flash("notice", "saved");
+            await saving;
+            session.set("n", 3);
+            return new Response("flashed");
+          }
+          default:
+            return Response.json({
+              notice: session.takeFlash("notice") ?? null,
+              n: session.get("n"),
+            });
+        }
+      }, { store: slow });
+      const cookie = sessionCookie(await app(request("/start")))!;
+      assert.equal(
+        await (await app(request("/flash", cookie))).text(),
+        "flashed",
+      );
+      assert.deepEqual(
+        await (await app(request("/take", cookie))).json(),
+        { notice: "saved", n: 3 },
+      );
     } finally {
       await close();
     }
