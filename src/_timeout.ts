@@ -152,6 +152,13 @@ export function bounded<T>(
   let promise: Promise<T>;
   try {
     promise = call();
+    // A store that breaks the contract and answers without a promise
+    // fails like any store failure, not with a stray TypeError.
+    if (typeof promise?.then !== "function") {
+      throw new TypeError(
+        `the store answered with ${String(promise)}, not a promise`,
+      );
+    }
   } catch (error) {
     return Promise.reject(storeFailure(error, what));
   }

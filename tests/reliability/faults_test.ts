@@ -5,6 +5,7 @@ import {
   type KvLike,
   kvStore,
   SessionConflictError,
+  type SessionStore,
   SessionStoreError,
 } from "../../mod.ts";
 import {
@@ -44,6 +45,31 @@ for (const kind of REAL_STORES) {
         "the default onError logs the SessionStoreError",
       );
       store.onGet = undefined;
+      assert.deepEqual((await readSession(app, cookie)).values, { a: "1" });
+    } finally {
+      await close();
+    }
+  });
+
+  Deno.test(`faults: a store whose commit answers without a promise fails through onError with a SessionStoreError (${kind.name})`, async () => {
+    const { store: inner, close } = await kind.open();
+    try {
+      const app = raceApp(inner);
+      const cookie = sessionCookie(await app(request("/set?k=a&v=1")))!;
+      // A wrapper that breaks the contract: a synchronous versionstamp.
+      const broken: SessionStore = {
+        ...inner,
+        commit: () => "1" as unknown as Promise<string | null>,
+      };
+      const { result: response, logged } = await capturingErrors(() =>
+        raceApp(broken)(request("/set?k=b&v=2", cookie))
+      );
+      assert.equal(response.status, 503);
+      await response.body?.cancel();
+      assert.ok(
+        logged.some((args) => args.some((a) => a instanceof SessionStoreError)),
+        "the default onError logs a SessionStoreError",
+      );
       assert.deepEqual((await readSession(app, cookie)).values, { a: "1" });
     } finally {
       await close();
