@@ -32,11 +32,14 @@ export interface MemoryStoreOptions {
   /**
    * The most entries the store holds (sessions and index entries). A flood
    * of session-creating requests cannot grow the process past it: a commit
-   * that needs room first evicts the least recently used sessions that
-   * no user is signed in to (and any other entry that is not a user's index
-   * entry); sessions of signed-in users are never evicted. When only those
-   * are left, the commit is refused (`withSession` answers 503) and nothing
-   * is lost. Roughly 1 KiB per session.
+   * that needs room first evicts the sessions that no user is signed in to
+   * (and any other entry that is not a user's index entry), oldest first
+   * with a second chance: one read or written since it was queued is passed
+   * over once, so a session in use goes after every unused one (among used
+   * ones the order is their queueing, not their last use). Sessions of
+   * signed-in users are never evicted. When only those are left, the commit
+   * is refused (`withSession` answers 503) and nothing is lost. Roughly
+   * 1 KiB per session.
    *
    * @default {100_000}
    */
@@ -166,7 +169,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   }
 
   /**
-   * Evicts `excess` entries, least recently used first, sparing those the
+   * Evicts `excess` entries, oldest unused first, sparing those the
    * commit itself writes or deletes; `false` when not enough can go.
    */
   function makeRoom(
