@@ -2,6 +2,8 @@
 // requests still carrying the old token (sent in parallel before the
 // browser saw the new cookie) reach the same session for a short grace
 // window instead of failing or starting a second one.
+import { utf8Text } from "./_utf8.ts";
+
 /** Where an old token leads, and until when. */
 export interface Forward {
   /** The id of the session that replaced it. */
@@ -13,7 +15,6 @@ export interface Forward {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The stored form of a forward; never a session record (no `data`). */
 export function encodeForward(forward: Forward): Uint8Array {
@@ -27,14 +28,8 @@ export function encodeForward(forward: Forward): Uint8Array {
 
 /** Parses a stored forward; `null` for anything else. */
 export function decodeForward(bytes: unknown): Forward | null {
-  if (!(bytes instanceof Uint8Array)) return null;
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    return null;
-  }
-  return decodeForwardText(text);
+  const text = utf8Text(bytes);
+  return text === null ? null : decodeForwardText(text);
 }
 
 /** {@link decodeForward} of the text a store's own side hands tessera. */

@@ -1,6 +1,7 @@
 // The stored form of a session: one JSON document as UTF-8 bytes, so Deno
 // and Bun (through @deno/kv) read the same database.
 import { randomBytes } from "node:crypto";
+import { utf8Text } from "./_utf8.ts";
 
 /** Version of the record layout; a record of another version is not loaded. */
 export const RECORD_VERSION = 1;
@@ -112,11 +113,6 @@ export interface SessionRecord extends SessionState {
 }
 
 const encoder = new TextEncoder();
-// The non-fatal decoder is the fast one (Deno's fatal decoder takes a slow
-// path, ~1.6 µs per record); it turns invalid bytes into U+FFFD, so only a
-// text holding U+FFFD is decoded again strictly to tell the two apart.
-const decoder = new TextDecoder();
-const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Serialises a session to its stored bytes. */
 export function encodeRecord(
@@ -181,16 +177,8 @@ const RECORD_KEYS = new Set([
 /** Parses stored bytes; `null` for anything that is not a well-formed
  * record (stored data is untrusted: any surprise means "no session"). */
 export function decodeRecord(bytes: unknown): SessionRecord | null {
-  if (!(bytes instanceof Uint8Array)) return null;
-  let text = decoder.decode(bytes);
-  if (text.includes("\uFFFD")) {
-    try {
-      text = strict.decode(bytes);
-    } catch {
-      return null;
-    }
-  }
-  return decodeRecordText(text);
+  const text = utf8Text(bytes);
+  return text === null ? null : decodeRecordText(text);
 }
 
 /** {@link decodeRecord} of the text a store's own side hands tessera (a
