@@ -307,6 +307,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     now: number,
     copy: boolean,
   ): void {
+    const used = ++uses;
     const session = indexedSession(id);
     if (session !== undefined) {
       let pointing = indexes.get(session);
@@ -316,7 +317,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       pointing.add(id);
       evictable.delete(session);
     } else if (!indexes.has(id) && !evictable.has(id)) {
-      evictable.set(id, uses + 1);
+      // Queued at the write that stores it: not used since.
+      evictable.set(id, used);
     }
     // An id already stored is already under each of its prefixes.
     const isNew = !slots.has(id);
@@ -328,7 +330,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       value: copy && typeof value !== "string" ? value.slice() : value,
       versionstamp,
       expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
-      used: ++uses,
+      used,
     });
     if (isNew) {
       for (const prefix of ancestors(id)) {
