@@ -286,13 +286,23 @@ export async function buildRedis(
     if (typeof stored !== "string") return null;
     return { stamp: stored.slice(0, 32), value: stored.slice(33) };
   };
+  // Random stamp halves drawn as redisStore draws them: 256 at a time.
+  let suffixes = "";
+  let at = 0;
+  const suffix = () => {
+    if (at === suffixes.length) {
+      suffixes = randomBytes(2048).toString("hex");
+      at = 0;
+    }
+    return suffixes.slice(at, at += 16);
+  };
   // The same script, arguments and layout redisStore sends: one check, one
   // set with its expiry.
   const cas = async (id: string, stamp: string | null, record: string) => {
     const args = [
       "1",
       key(id),
-      randomBytes(8).toString("hex"),
+      suffix(),
       "1",
       "0",
       "1",

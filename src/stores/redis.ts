@@ -26,6 +26,7 @@ import {
   oversize,
   type SideCommit,
   type SideEntry,
+  type SideSet,
   type SideValue,
   valueBytes,
   withSides,
@@ -176,14 +177,26 @@ export function redisStore(
     );
   }
 
+  function tooLarge(bytes: number): RangeError {
+    return new RangeError(
+      `Value of ${bytes} bytes is over the limit of ${maxValueBytes} bytes`,
+    );
+  }
+
+  /** The Redis key of `["session", id]`, or `undefined` for any other. */
+  function sessionRedisKey(key: StoreKey): string | undefined {
+    // A session id is base64url, which encodeURIComponent leaves as it
+    // is: the same Redis key, without two encodes and a join per call.
+    const id = key[1];
+    return key.length === 2 && key[0] === "session" && UNRESERVED.test(id!)
+      ? `${prefix}session/${id}`
+      : undefined;
+  }
+
   function locate(key: StoreKey): Location {
     if (key[0] !== "user") {
-      // A session id is base64url, which encodeURIComponent leaves as it
-      // is: the same Redis key, without two encodes and a join per call.
-      const id = key[1];
-      if (key.length === 2 && key[0] === "session" && UNRESERVED.test(id!)) {
-        return { kind: "s", key: `${prefix}session/${id}` };
-      }
+      const session = sessionRedisKey(key);
+      if (session !== undefined) return { kind: "s", key: session };
       return { kind: "s", key: prefix + key.map(encodeURIComponent).join("/") };
     }
     const [, user, member] = key;
@@ -202,17 +215,24 @@ export function redisStore(
     return `${prefix}user:{${tokenId(user)}}`;
   }
 
-  async function run(
+  function run(
     script: Script,
     keys: string[],
     args: string[],
   ): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+    return evalSha(script, [script.sha, String(keys.length), ...keys, ...args]);
+  }
+
+  /** `EVALSHA` with `call` (the SHA, the key count, keys, arguments), and
+   * `EVAL` of the source when the server has not cached the script. */
+  async function evalSha(script: Script, call: string[]): Promise<unknown> {
+    const key = call[1] === "0" ? undefined : call[2];
     try {
-      return await client.send("EVALSHA", [script.sha, ...tail], keys[0]);
+      return await client.send("EVALSHA", call, key);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return await client.send("EVAL", [script.source, ...tail], keys[0]);
+      call[0] = script.source;
+      return await client.send("EVAL", call, key);
     }
   }
 
@@ -293,7 +313,57 @@ export function redisStore(
   }
 
   /** A commit of bytes (the public API) or text (tessera's own side). */
-  async function commit(change: SideCommit): Promise<string | null> {
+  function commit(change: SideCommit): Promise<string | null> {
+    const { checks, sets } = change;
+    if (
+      checks.length === 1 && sets.length === 1 &&
+      change.deletes.length === 0 && checks[0]!.key === sets[0]!.key
+    ) {
+      const key = sessionRedisKey(sets[0]!.key);
+      if (key !== undefined) {
+        return save(key, checks[0]!.versionstamp, sets[0]!);
+      }
+    }
+    return commitOps(change);
+  }
+
+  /**
+   * The common save: one session key checked and set, the COMMIT script's
+   * arguments written out (as {@link commitCall} would lay them out) with
+   * no located operations in between. One key is one slot, on a cluster
+   * too.
+   */
+  async function save(
+    key: string,
+    stamp: string | null,
+    set: SideSet,
+  ): Promise<string | null> {
+    const over = oversize(set.value, maxValueBytes);
+    if (over !== undefined) throw tooLarge(over);
+    const reply = await evalSha(COMMIT, [
+      COMMIT.sha,
+      "1",
+      key,
+      stampSuffix(),
+      "1",
+      "0",
+      "1",
+      "s",
+      "1",
+      "",
+      stamp ?? "",
+      "s",
+      "1",
+      "",
+      encodeValue(set.value),
+      expiry(set.expireIn),
+      "",
+    ]);
+    return isNil(reply) ? null : asString(reply, "a commit");
+  }
+
+  /** Any commit: located operations, split by slot on a cluster. */
+  async function commitOps(change: SideCommit): Promise<string | null> {
     const ops: Ops = {
       checks: change.checks.map((check) => ({
         at: locate(check.key),
@@ -302,21 +372,15 @@ export function redisStore(
       deletes: change.deletes.map((key) => ({ at: locate(key) })),
       sets: change.sets.map((set) => {
         const over = oversize(set.value, maxValueBytes);
-        if (over !== undefined) {
-          throw new RangeError(
-            `Value of ${over} bytes is over the limit of ${maxValueBytes} bytes`,
-          );
-        }
+        if (over !== undefined) throw tooLarge(over);
         return {
           at: locate(set.key),
           value: encodeValue(set.value),
-          px: set.expireIn === undefined
-            ? ""
-            : String(Math.max(1, Math.ceil(set.expireIn))),
+          px: expiry(set.expireIn),
         };
       }),
     };
-    const suffix = randomBytes(8).toString("hex");
+    const suffix = stampSuffix();
     const { keys, args } = commitCall(ops, suffix);
     if (keys.length === 0) {
       // Nothing to check or write: a commit of nothing holds.
@@ -388,6 +452,28 @@ export function redisStore(
 
 /** Characters encodeURIComponent leaves unescaped (a subset of them). */
 const UNRESERVED = /^[A-Za-z0-9_.~-]+$/;
+
+let suffixes = "";
+let suffixAt = 0;
+
+/**
+ * 16 random hex digits, the random half of a new versionstamp (and how a
+ * Cluster commit knows its own writes). Drawn from the CSPRNG 256 at a
+ * time: one draw per commit cost about 0.7 µs, on Bun and Deno alike, more
+ * than the rest of building the commit.
+ */
+function stampSuffix(): string {
+  if (suffixAt === suffixes.length) {
+    suffixes = randomBytes(2048).toString("hex");
+    suffixAt = 0;
+  }
+  return suffixes.slice(suffixAt, suffixAt += 16);
+}
+
+/** `PX` milliseconds of an `expireIn`, or "" for none. */
+function expiry(expireIn: number | undefined): string {
+  return expireIn === undefined ? "" : String(Math.max(1, Math.ceil(expireIn)));
+}
 
 /** An entry as the public API hands it out: bytes. */
 function asBytes(found: SideEntry | null): StoreEntry | null {
