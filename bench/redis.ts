@@ -13,12 +13,12 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { jsonLine } from "./_json_line.ts";
 import { storeFloor } from "./_floor.ts";
 import { createClient } from "redis";
 import { type RedisClientLike, redisStore, type SessionStore } from "../mod.ts";
 import { COMMIT } from "../src/stores/_redis_scripts.ts";
+import { saveCall } from "../src/stores/_redis_commit.ts";
 import { type RedisServer, startRedis } from "../tests/conformance/_redis.ts";
 
 /** The modes bench/http_server.ts serves through {@link buildRedis}. */
@@ -286,42 +286,16 @@ export async function buildRedis(
     if (typeof stored !== "string") return null;
     return { stamp: stored.slice(0, 32), value: stored.slice(33) };
   };
-  // Random stamp halves drawn as redisStore draws them: 256 at a time.
-  let suffixes = "";
-  let at = 0;
-  const suffix = () => {
-    if (at === suffixes.length) {
-      suffixes = randomBytes(2048).toString("hex");
-      at = 0;
-    }
-    return suffixes.slice(at, at += 16);
-  };
-  // The same script, arguments and layout redisStore sends: one check, one
-  // set with its expiry.
+  // The same script, arguments and layout redisStore sends (one check, one
+  // set with its expiry), built by the same code.
   const cas = async (id: string, stamp: string | null, record: string) => {
-    const args = [
-      "1",
-      key(id),
-      suffix(),
-      "1",
-      "0",
-      "1",
-      "s",
-      "1",
-      "",
-      stamp ?? "",
-      "s",
-      "1",
-      "",
-      "t" + record,
-      String(kit.idle),
-      "",
-    ];
+    const call = saveCall(key(id), stamp, "t" + record, String(kit.idle));
     let result: unknown;
     try {
-      result = await client.send("EVALSHA", [COMMIT.sha, ...args]);
+      result = await client.send("EVALSHA", call);
     } catch {
-      result = await client.send("EVAL", [COMMIT.source, ...args]);
+      call[0] = COMMIT.source;
+      result = await client.send("EVAL", call);
     }
     return typeof result === "string";
   };

@@ -1,6 +1,8 @@
 // A commit of redisStore as the COMMIT script takes it: located operations,
 // turned into KEYS and ARGV. On one Redis the whole commit is one call; on
 // Cluster each slot's share is (see _redis_cluster.ts).
+import { randomBytes } from "node:crypto";
+import { COMMIT } from "./_redis_scripts.ts";
 
 /** Where a store key lives in Redis. */
 export type Location =
@@ -82,4 +84,55 @@ export function commitCall(
     );
   }
   return { keys, args };
+}
+
+/**
+ * The `EVALSHA` arguments (the SHA first) of the common save: one plain
+ * key checked against `stamp` and set to `value` (encoded, "t" or "b" and
+ * the payload) with `px`. The same KEYS and ARGV as {@link commitCall}
+ * lays out for that commit, written out: no located operations, no key
+ * Map, no spreads, on the path of nearly every save.
+ */
+export function saveCall(
+  key: string,
+  stamp: string | null,
+  value: string,
+  px: string,
+): string[] {
+  return [
+    COMMIT.sha,
+    "1",
+    key,
+    stampSuffix(),
+    "1",
+    "0",
+    "1",
+    "s",
+    "1",
+    "",
+    stamp ?? "",
+    "s",
+    "1",
+    "",
+    value,
+    px,
+    "",
+  ];
+}
+
+let suffixes = "";
+let suffixAt = 0;
+
+/**
+ * 16 random hex digits, the random half of a new versionstamp (and how a
+ * Cluster commit knows its own writes). Drawn from the CSPRNG 256 at a
+ * time: one draw per commit cost about 0.7 µs, on Bun and Deno alike, more
+ * than the rest of building the commit.
+ */
+export function stampSuffix(): string {
+  if (suffixAt === suffixes.length) {
+    suffixes = randomBytes(2048).toString("hex");
+    suffixAt = 0;
+  }
+  return suffixes.slice(suffixAt, suffixAt += 16);
 }

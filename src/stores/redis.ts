@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { tokenId } from "../_token.ts";
 import type { SessionStore, StoreEntry, StoreKey } from "../store.ts";
 import { COMMIT, INDEX_READ, type Script } from "./_redis_scripts.ts";
@@ -11,7 +10,9 @@ import {
   commitCall,
   type Location,
   type Ops,
+  saveCall,
   slotKey,
+  stampSuffix,
 } from "./_redis_commit.ts";
 import {
   type ClusterIo,
@@ -327,12 +328,8 @@ export function redisStore(
     return commitOps(change);
   }
 
-  /**
-   * The common save: one session key checked and set, the COMMIT script's
-   * arguments written out (as {@link commitCall} would lay them out) with
-   * no located operations in between. One key is one slot, on a cluster
-   * too.
-   */
+  /** The common save: one session key checked and set ({@link saveCall});
+   * one key is one slot, on a cluster too. */
   async function save(
     key: string,
     stamp: string | null,
@@ -340,25 +337,10 @@ export function redisStore(
   ): Promise<string | null> {
     const over = oversize(set.value, maxValueBytes);
     if (over !== undefined) throw tooLarge(over);
-    const reply = await evalSha(COMMIT, [
-      COMMIT.sha,
-      "1",
-      key,
-      stampSuffix(),
-      "1",
-      "0",
-      "1",
-      "s",
-      "1",
-      "",
-      stamp ?? "",
-      "s",
-      "1",
-      "",
-      encodeValue(set.value),
-      expiry(set.expireIn),
-      "",
-    ]);
+    const reply = await evalSha(
+      COMMIT,
+      saveCall(key, stamp, encodeValue(set.value), expiry(set.expireIn)),
+    );
     return isNil(reply) ? null : asString(reply, "a commit");
   }
 
@@ -452,23 +434,6 @@ export function redisStore(
 
 /** Characters encodeURIComponent leaves unescaped (a subset of them). */
 const UNRESERVED = /^[A-Za-z0-9_.~-]+$/;
-
-let suffixes = "";
-let suffixAt = 0;
-
-/**
- * 16 random hex digits, the random half of a new versionstamp (and how a
- * Cluster commit knows its own writes). Drawn from the CSPRNG 256 at a
- * time: one draw per commit cost about 0.7 µs, on Bun and Deno alike, more
- * than the rest of building the commit.
- */
-function stampSuffix(): string {
-  if (suffixAt === suffixes.length) {
-    suffixes = randomBytes(2048).toString("hex");
-    suffixAt = 0;
-  }
-  return suffixes.slice(suffixAt, suffixAt += 16);
-}
 
 /** `PX` milliseconds of an `expireIn`, or "" for none. */
 function expiry(expireIn: number | undefined): string {
