@@ -9,7 +9,8 @@
  * - check the token's shape (43 base64url characters, canonical last one)
  *   and SHA-256 it to the store id (the store never sees the token);
  * - look the record up; decode it (UTF-8, JSON) and check it (version, the
- *   field types, the idle and absolute timeouts);
+ *   field types, the channel it was made on against the request's scheme,
+ *   the idle and absolute timeouts);
  * - keep the session for the request: in a WeakMap keyed by the Request (for
  *   `getSession(req)`) and in AsyncLocalStorage (for `currentSession()`);
  * - answer with `Vary: Cookie` and `Cache-Control: private` (tessera's
@@ -78,8 +79,13 @@ function sessionId(request: Request): string | null {
 }
 
 /** Decodes and checks a stored record (bytes, or text from a client that
- * returns strings); `null` when it is no session. */
-function decode(stored: unknown, now: number): Record<string, unknown> | null {
+ * returns strings) against the request's channel; `null` when it is no
+ * session for this request. */
+function decode(
+  stored: unknown,
+  now: number,
+  request: Request,
+): Record<string, unknown> | null {
   let text: string;
   if (typeof stored === "string") text = stored;
   else if (stored instanceof Uint8Array) text = decoder.decode(stored);
@@ -95,6 +101,8 @@ function decode(stored: unknown, now: number): Record<string, unknown> | null {
     typeof r.data !== "object" || r.data === null ||
     typeof r.created !== "number" || typeof r.seen !== "number" ||
     typeof r.https !== "boolean" ||
+    // The channel is part of the record: an HTTP session is not an HTTPS one.
+    r.https !== request.url.startsWith("https:") ||
     now - r.seen >= IDLE || now - r.created >= ABSOLUTE
   ) {
     return null;
@@ -148,7 +156,9 @@ export function memoryFloor(count: number): {
     const id = sessionId(request);
     if (id === null) return EMPTY();
     const slot = map.get(id);
-    const rec = slot === undefined ? null : decode(slot.value, Date.now());
+    const rec = slot === undefined
+      ? null
+      : decode(slot.value, Date.now(), request);
     if (rec === null) return EMPTY();
     return {
       id,
@@ -204,7 +214,9 @@ export function storeFloor(backend: FloorBackend): {
     const id = sessionId(request);
     if (id === null) return EMPTY();
     const entry = await backend.get(id);
-    const rec = entry === null ? null : decode(entry.value, Date.now());
+    const rec = entry === null
+      ? null
+      : decode(entry.value, Date.now(), request);
     if (rec === null) return EMPTY();
     return {
       id,

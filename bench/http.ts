@@ -298,6 +298,51 @@ async function load(
   );
 }
 
+/** Whether a row's handler saves the visit counter on every request. */
+function writes(row: Row): boolean {
+  return /write|cas|hot|hono-sessions|express-session/.test(row.mode);
+}
+
+/**
+ * Sends the row's first cookie twice before the load and checks the
+ * answers: a row that does not find its session (a wrong key, a record its
+ * check refuses) answers at a speed that means nothing, so the run stops.
+ * A session row must count from its primed visit; a write row must count on.
+ */
+async function probe(
+  row: Row,
+  server: { port: number; cookies: string[] },
+): Promise<void> {
+  const cookie = server.cookies[0];
+  const visits: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`http://127.0.0.1:${server.port}/`, {
+      headers: cookie === undefined ? {} : { cookie },
+    });
+    const body = await res.text();
+    const match = /^visit (\d+)$/.exec(body);
+    if (!res.ok || match === null) {
+      throw new Error(
+        `${row.id}: the probe got ${res.status} ${JSON.stringify(body)}`,
+      );
+    }
+    visits.push(Number(match[1]));
+  }
+  const [first, second] = visits as [number, number];
+  const found = cookie === undefined
+    ? first === 0 && second === 0
+    : writes(row)
+    ? first >= 2 && second === first + 1
+    : first >= 1 && second === first;
+  if (!found) {
+    throw new Error(
+      `${row.id}: the probe counted ${first} then ${second}${
+        cookie === undefined ? " without a cookie" : " on a primed session"
+      }: the row does not find (or keep) its session`,
+    );
+  }
+}
+
 async function measure(row: Row, profileDir?: string): Promise<Result> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   try {
@@ -308,6 +353,7 @@ async function measure(row: Row, profileDir?: string): Promise<Result> {
       : seededFile(row.seeded);
     const server = await startServer(row, kvFile, profileDir);
     try {
+      await probe(row, server);
       const result = await load(row, server, dir);
       const cpu = result.cpu ?? undefined;
       let hot: Result["hot"];
