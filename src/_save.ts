@@ -90,21 +90,19 @@ function attempt(save: Save, n: number): Promise<void> | undefined {
     ? withWrite(save.state, save.writeId, now)
     : undefined;
   const checks = [{ key, versionstamp: save.versionstamp }];
-  const result = written === undefined
-    ? io.commitNow(store, checks, [], [key])
-    : io.commitNow(
+  const then = (versionstamp: string | null) =>
+    committed(save, n, written, versionstamp);
+  const otherwise = (error: unknown) => failed(save, written, error);
+  return written === undefined
+    ? io.commitThen(store, checks, [], [key], then, otherwise)
+    : io.commitThen(
       store,
       checks,
       io.saveSets(key, io.encode(store, written), written, now),
       [],
+      then,
+      otherwise,
     );
-  if (result instanceof Promise) {
-    return result.then(
-      (versionstamp) => committed(save, n, written, versionstamp),
-      (error) => failed(save, written, error),
-    );
-  }
-  return committed(save, n, written, result);
 }
 
 function committed(

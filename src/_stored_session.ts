@@ -121,11 +121,11 @@ export class StoredSession {
   #loadFrom(store: SessionStore, token: string): Promise<void> | undefined {
     const id = tokenId(token);
     const key = sessionKey(id);
-    const entry = this.io.getNow(store, key);
-    if (entry instanceof Promise) {
-      return entry.then((found) => this.#found(store, token, id, key, found));
-    }
-    return this.#found(store, token, id, key, entry);
+    return this.io.getThen(
+      store,
+      key,
+      (found) => this.#found(store, token, id, key, found),
+    );
   }
 
   #found(

@@ -29,17 +29,25 @@ class DeadlineQueue {
     this.#ms = ms;
   }
 
-  add<T>(
+  add<T, R>(
     promise: Promise<T>,
     call: "read" | "commit",
     what: string,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    then: ((value: T) => R) | undefined,
+    otherwise: ((error: unknown) => R) | undefined,
+  ): Promise<Awaited<R>> {
+    return new Promise<R>((resolve, reject) => {
       const pending: Pending = {
         deadline: Date.now() + this.#ms,
         call,
         what,
-        reject,
+        reject: otherwise === undefined ? reject : (error) => {
+          try {
+            resolve(otherwise(error));
+          } catch (failure) {
+            reject(failure);
+          }
+        },
         settled: false,
       };
       this.#items.push(pending);
@@ -49,16 +57,21 @@ class DeadlineQueue {
           if (pending.settled) return;
           pending.settled = true;
           this.#dropSettled();
-          resolve(value);
+          if (then === undefined) return resolve(value as unknown as R);
+          try {
+            resolve(then(value));
+          } catch (error) {
+            reject(error);
+          }
         },
         (error) => {
           if (pending.settled) return;
           pending.settled = true;
           this.#dropSettled();
-          reject(storeFailure(error, pending.what));
+          pending.reject(storeFailure(error, pending.what));
         },
       );
-    });
+    }) as Promise<Awaited<R>>;
   }
 
   /** Most calls answer in order: forget the settled ones at the front. */
@@ -141,14 +154,18 @@ export function storeFailure(error: unknown, what: string): Error {
  * `ms`, or its failure (thrown at once or later) as {@link storeFailure}.
  * No async function around it: on a remote store every promise step of a
  * request costs, and on Bun each one measurably (about 2 µs per request on
- * `@deno/kv`).
+ * `@deno/kv`). So the caller's next step is taken here too: the value
+ * through `then` and the failure through `otherwise`, as
+ * `bounded(…).then(then, otherwise)` would, one promise step sooner.
  */
-export function bounded<T>(
+export function bounded<T, R = T>(
   call: () => Promise<T>,
   ms: number,
   kind: "read" | "commit",
   what: string,
-): Promise<T> {
+  then?: (value: T) => R,
+  otherwise?: (error: unknown) => R,
+): Promise<Awaited<R>> {
   let promise: Promise<T>;
   try {
     promise = call();
@@ -160,9 +177,15 @@ export function bounded<T>(
       );
     }
   } catch (error) {
-    return Promise.reject(storeFailure(error, what));
+    const failure = storeFailure(error, what);
+    if (otherwise === undefined) return Promise.reject(failure);
+    try {
+      return Promise.resolve(otherwise(failure)) as Promise<Awaited<R>>;
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
   }
   let queue = queues.get(ms);
   if (queue === undefined) queues.set(ms, queue = new DeadlineQueue(ms));
-  return queue.add(promise, kind, what);
+  return queue.add(promise, kind, what, then, otherwise);
 }

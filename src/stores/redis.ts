@@ -221,19 +221,41 @@ export function redisStore(
     keys: string[],
     args: string[],
   ): Promise<unknown> {
-    return evalSha(script, [script.sha, String(keys.length), ...keys, ...args]);
+    return evalSha(
+      script,
+      [script.sha, String(keys.length), ...keys, ...args],
+      asIs,
+    );
   }
 
   /** `EVALSHA` with `call` (the SHA, the key count, keys, arguments), and
-   * `EVAL` of the source when the server has not cached the script. */
-  async function evalSha(script: Script, call: string[]): Promise<unknown> {
+   * `EVAL` of the source when the server has not cached the script; the
+   * reply through `then`, in the same promise step as the fallback. */
+  function evalSha<T>(
+    script: Script,
+    call: string[],
+    then: (reply: unknown) => T,
+  ): Promise<T> {
     const key = call[1] === "0" ? undefined : call[2];
-    try {
-      return await client.send("EVALSHA", call, key);
-    } catch (error) {
+    return sent("EVALSHA", call, key).then(then, (error) => {
       if (!isNoScript(error)) throw error;
       call[0] = script.source;
-      return await client.send("EVAL", call, key);
+      return sent("EVAL", call, key).then(then);
+    });
+  }
+
+  /** `client.send`, a throw from it as a rejection. The request path's
+   * calls are promise chains, not async functions: on Bun each async
+   * function is a promise step more per call. */
+  function sent(
+    command: string,
+    args: string[],
+    key: string | undefined,
+  ): Promise<unknown> {
+    try {
+      return Promise.resolve(client.send(command, args, key));
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
@@ -303,14 +325,21 @@ export function redisStore(
 
   /** A value as stored text comes back: text as text (tessera's own
    * side), other bytes as bytes. */
-  async function get(key: StoreKey): Promise<SideEntry | null> {
-    const at = locate(key);
-    if (at.kind === "s") {
-      const reply = await client.send("GET", [at.key], at.key);
-      return isNil(reply) ? null : entry(key, asString(reply, "GET"));
+  function get(key: StoreKey): Promise<SideEntry | null> {
+    let at: Location;
+    try {
+      at = locate(key);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const [found] = await readIndex(at.user, at.member);
-    return found === undefined ? null : entry(key, found[1]);
+    if (at.kind === "s") {
+      return sent("GET", [at.key], at.key).then((reply) =>
+        isNil(reply) ? null : entry(key, asString(reply, "GET"))
+      );
+    }
+    return readIndex(at.user, at.member).then(([found]) =>
+      found === undefined ? null : entry(key, found[1])
+    );
   }
 
   /** A commit of bytes (the public API) or text (tessera's own side). */
@@ -330,18 +359,18 @@ export function redisStore(
 
   /** The common save: one session key checked and set ({@link saveCall});
    * one key is one slot, on a cluster too. */
-  async function save(
+  function save(
     key: string,
     stamp: string | null,
     set: SideSet,
   ): Promise<string | null> {
     const over = oversize(set.value, maxValueBytes);
-    if (over !== undefined) throw tooLarge(over);
-    const reply = await evalSha(
+    if (over !== undefined) return Promise.reject(tooLarge(over));
+    return evalSha(
       COMMIT,
       saveCall(key, stamp, encodeValue(set.value), expiry(set.expireIn)),
+      commitReply,
     );
-    return isNil(reply) ? null : asString(reply, "a commit");
   }
 
   /** Any commit: located operations, split by slot on a cluster. */
@@ -430,6 +459,13 @@ export function redisStore(
     },
   };
   return withSides(store, { text: { get, commit } });
+}
+
+const asIs = (reply: unknown): unknown => reply;
+
+/** A commit's reply: its versionstamp, or `null` when a check failed. */
+function commitReply(reply: unknown): string | null {
+  return isNil(reply) ? null : asString(reply, "a commit");
 }
 
 /** Characters encodeURIComponent leaves unescaped (a subset of them). */
