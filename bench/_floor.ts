@@ -16,8 +16,11 @@
  * - answer with `Vary: Cookie` and `Cache-Control: private` (tessera's
  *   answer to a request that may carry a session: a shared cache must not
  *   serve one visitor's page to another);
- * - on a write, encode the record and store it with a versioned check
- *   (compare-and-swap), 409 when the check fails.
+ * - on a write, add the write's id to the record's list of recent write ids
+ *   (issue 12 requires every commit to be recognisable after a lost reply,
+ *   and one remembered id is not enough: the floor keeps tessera's 16), then
+ *   encode the record and store it with a versioned check (compare-and-swap),
+ *   409 when the check fails.
  *
  * The memory floor keeps its records in a plain `Map` and answers
  * synchronously; the KV floor makes one `get`, and one `atomic().check()
@@ -57,6 +60,23 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const als = new AsyncLocalStorage<FloorSession>();
 const sessions = new WeakMap<Request, FloorSession>();
+
+/** Recent write ids a record keeps, and the characters of each: tessera's
+ * (src/_record.ts), so the floor's records grow to the size of tessera's. */
+const RECENT_WRITES = 16;
+const WRITE_ID_LENGTH = 13;
+const writer = randomBytes(6).toString("base64url");
+let written = 36 ** 4;
+
+/** Adds a new write id to a record's list, keeping the latest ones. */
+function addWrite(record: Record<string, unknown>): void {
+  const writes = typeof record.w === "string" ? record.w : "";
+  const full = (RECENT_WRITES - 1) * WRITE_ID_LENGTH;
+  const kept = writes.length > full
+    ? writes.slice(writes.length - full)
+    : writes;
+  record.w = kept + writer + (written++).toString(36);
+}
 
 /** The handler body every row shares. */
 function reply(visits: number): Response {
@@ -101,6 +121,7 @@ function decode(
     typeof r.data !== "object" || r.data === null ||
     typeof r.created !== "number" || typeof r.seen !== "number" ||
     typeof r.https !== "boolean" ||
+    (r.w !== undefined && typeof r.w !== "string") ||
     // The channel is part of the record: an HTTP session is not an HTTPS one.
     r.https !== request.url.startsWith("https:") ||
     now - r.seen >= IDLE || now - r.created >= ABSOLUTE
@@ -181,6 +202,7 @@ export function memoryFloor(count: number): {
         if (s.id === null || s.record === null) return reply(visits);
         s.data.visits = visits;
         s.record.seen = Date.now();
+        addWrite(s.record);
         const slot = map.get(s.id);
         if (slot === undefined || String(slot.version) !== s.versionstamp) {
           return new Response("conflict", { status: 409 });
@@ -238,6 +260,7 @@ export function storeFloor(backend: FloorBackend): {
         if (s.id === null || s.record === null) return reply(visits);
         s.data.visits = visits;
         s.record.seen = Date.now();
+        addWrite(s.record);
         const ok = await backend.cas(
           s.id,
           s.versionstamp,
