@@ -13,7 +13,9 @@ interface Pending {
   readonly call: "read" | "commit";
   /** What could not be done, for the error of a call that fails. */
   readonly what: string;
-  readonly reject: (error: unknown) => void;
+  /** Dropped once settled: the queue keeps a settled call until the calls
+   * before it settle, and its request must not live that long. */
+  reject: ((error: unknown) => void) | undefined;
   settled: boolean;
 }
 
@@ -56,6 +58,7 @@ class DeadlineQueue {
         (value) => {
           if (pending.settled) return;
           pending.settled = true;
+          pending.reject = undefined;
           this.#dropSettled();
           if (then === undefined) return resolve(value as unknown as R);
           try {
@@ -66,9 +69,11 @@ class DeadlineQueue {
         },
         (error) => {
           if (pending.settled) return;
+          const fail = pending.reject!;
           pending.settled = true;
+          pending.reject = undefined;
           this.#dropSettled();
-          pending.reject(storeFailure(error, pending.what));
+          fail(storeFailure(error, pending.what));
         },
       );
     }) as Promise<Awaited<R>>;
@@ -107,8 +112,10 @@ class DeadlineQueue {
       const pending = items[this.#head]!;
       if (!pending.settled) {
         if (pending.deadline > now) break;
+        const fail = pending.reject!;
         pending.settled = true;
-        pending.reject(new SessionStoreTimeoutError(pending.call, this.#ms));
+        pending.reject = undefined;
+        fail(new SessionStoreTimeoutError(pending.call, this.#ms));
       }
       this.#head++;
     }

@@ -318,3 +318,68 @@ Deno.test("storeTimeout: the account functions refuse an out-of-range storeTimeo
     TypeError,
   );
 });
+
+Deno.test("storeTimeout: requests answered while an earlier store call stalls are not kept in memory", async () => {
+  // Every call of one storeTimeout waits in one deadline queue, oldest
+  // first, and a settled call stays queued until the calls before it
+  // settle. It must not keep its request's session alive meanwhile: one
+  // stalled connection would otherwise hold the data of every request
+  // answered during its storeTimeout.
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const script = `
+    import { getSession, memoryStore, withSession } from ${JSON.stringify(mod)};
+    const inner = memoryStore();
+    let stall = false;
+    let release = () => {};
+    const stalled = new Promise((resolve) => release = () => resolve(null));
+    // Public calls only: a store of another process, as Redis is.
+    const store = {
+      maxValueBytes: inner.maxValueBytes,
+      get: (key) => stall ? (stall = false, stalled) : inner.get(key),
+      commit: (change) => inner.commit(change),
+      list: (prefix) => inner.list(prefix),
+    };
+    const refs = [];
+    const app = withSession((req) => {
+      const blob = { payload: "x".repeat(1000) };
+      refs.push(new WeakRef(blob));
+      getSession(req).set("blob", blob);
+      return new Response("ok");
+    }, { store, storeTimeout: 60_000 });
+    const first = await app(new Request("http://localhost/"));
+    const cookie = first.headers.get("set-cookie").split(";")[0];
+    const ask = () => app(new Request("http://localhost/", { headers: { cookie } }));
+    stall = true;
+    const waiting = ask(); // its read stalls at the head of the queue
+    for (let i = 0; i < 40; i++) {
+      const response = await ask();
+      if (response.status !== 200) throw new Error("status " + response.status);
+    }
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    // The first request's value and the last one's are the session's own
+    // (still in the store's record); the others are garbage.
+    console.log(refs.filter((ref) => ref.deref() !== undefined).length);
+    release();
+    await (await waiting).body?.cancel();
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", "--ext=js", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const alive = Number(new TextDecoder().decode(stdout).trim());
+    assert.ok(
+      alive <= 2,
+      `${alive} of 41 requests' session values still in memory behind a stalled store call`,
+    );
+  } finally {
+    clearTimeout(killer);
+  }
+});
