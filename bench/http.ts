@@ -27,7 +27,7 @@
  * rounds interleaved (every row once, then every row again), and each row
  * reports its median round: the median req/s and the median CPU per request.
  *
- * Options: `--seconds=2` measured per row, `--warmup=1`, `--repeat=3`,
+ * Options: `--seconds=2` measured per row, `--warmup=1`, `--repeat=5`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
  * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
  * `memory`, `redis-memory`, `redis-scaling`, `accounts`),
@@ -81,7 +81,9 @@ import {
 const OPTIONS = {
   seconds: "2",
   warmup: "1",
-  repeat: "3",
+  // Five, not three: on a shared 2-core machine one row's rounds ranged
+  // over a fifth or more, and a median of three still moved with that.
+  repeat: "5",
   connections: "32",
   pipelining: "8",
   only: "",
