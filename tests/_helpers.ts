@@ -124,3 +124,41 @@ export function serveLocal(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** What a child Deno process printed and how it ended. */
+export interface ChildOutput {
+  code: number;
+  /** The signal that ended it (`"SIGKILL"` when it ran out of time). */
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `deno` with `args` in a child process, killed with SIGKILL if it has
+ * not ended within `ms`: a test of a whole process (a script, a leak, a
+ * timer that holds it open) cannot hang the suite.
+ */
+export async function runDeno(
+  args: string[],
+  ms: number,
+): Promise<ChildOutput> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), ms);
+  try {
+    const { code, signal, stdout, stderr } = await child.output();
+    const text = new TextDecoder();
+    return {
+      code,
+      signal,
+      stdout: text.decode(stdout),
+      stderr: text.decode(stderr),
+    };
+  } finally {
+    clearTimeout(killer);
+  }
+}

@@ -11,7 +11,7 @@ import {
   SessionStoreTimeoutError,
   withSession,
 } from "../mod.ts";
-import { Browser, sha256, STORES } from "./_helpers.ts";
+import { Browser, runDeno, sha256, STORES } from "./_helpers.ts";
 import { REDIS_STORES } from "./_redis.ts";
 import { within } from "./reliability/_support.ts";
 
@@ -365,21 +365,14 @@ Deno.test("storeTimeout: requests answered while an earlier store call stalls ar
     release();
     await (await waiting).body?.cancel();
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--ext=js", "--v8-flags=--expose-gc", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  try {
-    const { code, stdout, stderr } = await child.output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const alive = Number(new TextDecoder().decode(stdout).trim());
-    assert.ok(
-      alive <= 2,
-      `${alive} of 41 requests' session values still in memory behind a stalled store call`,
-    );
-  } finally {
-    clearTimeout(killer);
-  }
+  const { code, stdout, stderr } = await runDeno(
+    ["eval", "--quiet", "--ext=js", "--v8-flags=--expose-gc", script],
+    30_000,
+  );
+  assert.equal(code, 0, stderr);
+  const alive = Number(stdout.trim());
+  assert.ok(
+    alive <= 2,
+    `${alive} of 41 requests' session values still in memory behind a stalled store call`,
+  );
 });

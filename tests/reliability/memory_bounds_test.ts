@@ -10,7 +10,7 @@ import {
   request,
   sessionCookie,
 } from "./_support.ts";
-import { gate, sleep } from "../_helpers.ts";
+import { gate, runDeno, sleep } from "../_helpers.ts";
 
 const IDLE = 100; // ms of the fake clock
 const STEP = 1; // fake ms per request
@@ -80,21 +80,13 @@ Deno.test("memory bounds: memoryStore() keeps no timer that holds the process op
     for (let i = 0; i < 20; i++) await app(new Request("http://localhost/"));
     console.log("done");
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--ext=ts", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  try {
-    const { code, signal, stdout, stderr } = await child.output();
-    const err = new TextDecoder().decode(stderr);
-    assert.equal(signal, null, "the process exited on its own (not killed)");
-    assert.equal(code, 0, err);
-    assert.equal(new TextDecoder().decode(stdout).trim(), "done");
-  } finally {
-    clearTimeout(killer);
-  }
+  const { code, signal, stdout, stderr } = await runDeno(
+    ["eval", "--quiet", "--ext=ts", script],
+    10_000,
+  );
+  assert.equal(signal, null, "the process exited on its own (not killed)");
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), "done");
 });
 
 Deno.test("memory bounds: a flood of anonymous sessions 25 times past maxEntries keeps the store at its bound and every signed-in session", async () => {
