@@ -9,7 +9,12 @@
  * The figures are main-thread time only (a profiler samples the JavaScript
  * thread; Deno KV's SQLite thread is not in them), over the server's whole
  * life (start-up and priming its 256 sessions included), with the profiler
- * running: read them as shares, not as the rows' CPU.
+ * running: read them as shares, not as the rows' CPU. Bun's profiles (from
+ * JavaScriptCore's sampler) mark neither idle time nor garbage collection:
+ * a sample is taken only while JavaScript runs and carries the time since
+ * the previous one, so their time deltas add up to the server's wall time
+ * (in one run, the profiled Bun rows' totals were 1.9 to 2.5 times their
+ * measured CPU per request); the text says so.
  *
  * @module
  */
@@ -126,7 +131,7 @@ export function profileSection(
   const lines = [
     "## Where the missed targets' time goes",
     "",
-    `Each missed target's row and its comparison row, profiled once more after the measured rounds (${command}; V8's sampling profiler, one sample per 100 µs). Figures are **main-thread µs per request**, by where the code lives, summed over the server's whole life (start-up and priming its 256 sessions included) and divided by the requests it answered; a store's own threads (Deno KV's SQLite) are not in them, and the profiler itself slows every row a little. Read the *difference* column: what the row spends beyond its comparison row, largest first (the 12 largest; the rest summed).`,
+    `Each missed target's row and its comparison row, profiled once more after the measured rounds (${command}; one sample per 100 µs). Figures are **main-thread µs per request**, by where the code lives, summed over the server's whole life (start-up and priming its 256 sessions included) and divided by the requests it answered; a store's own threads (Deno KV's SQLite) are not in them, and the profiler itself slows every row a little. Read the *difference* column: what the row spends beyond its comparison row, largest first (the 12 largest; the rest summed). On Deno (V8's sampler) idle time is left out and garbage collection is its own entry. On Bun (JavaScriptCore's sampler) neither is marked: samples are taken only while JavaScript runs, and each one carries the time since the previous one, waiting included, so a Bun row's figures add up to its wall time rather than its CPU (its total can be twice its measured CPU per request, or more) and time spent waiting or collecting lands on whichever function ran next (often *built-in (anonymous)*): on Bun, read the tables as where the samples fell, not as costs.`,
   ];
   for (const t of targets) {
     const names = new Set([
