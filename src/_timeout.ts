@@ -13,10 +13,17 @@ interface Pending {
   readonly call: "read" | "commit";
   /** What could not be done, for the error of a call that fails. */
   readonly what: string;
-  /** Dropped once settled: the queue keeps a settled call until the calls
-   * before it settle, and its request must not live that long. */
+  /** How the call fails; `undefined` once it has settled. Dropped then,
+   * not kept: the queue keeps a settled call until the calls before it
+   * settle, and its request must not live that long. */
   reject: ((error: unknown) => void) | undefined;
-  settled: boolean;
+}
+
+/** Settles `pending`: its `reject`, or `undefined` when it had settled. */
+function settle(pending: Pending): ((error: unknown) => void) | undefined {
+  const reject = pending.reject;
+  pending.reject = undefined;
+  return reject;
 }
 
 /** The calls waiting under one duration, oldest first, and its timer. */
@@ -50,15 +57,12 @@ class DeadlineQueue {
             reject(failure);
           }
         },
-        settled: false,
       };
       this.#items.push(pending);
       if (this.#timer === undefined) this.#arm(pending.deadline);
       promise.then(
         (value) => {
-          if (pending.settled) return;
-          pending.settled = true;
-          pending.reject = undefined;
+          if (settle(pending) === undefined) return;
           this.#dropSettled();
           if (then === undefined) return resolve(value as unknown as R);
           try {
@@ -68,10 +72,8 @@ class DeadlineQueue {
           }
         },
         (error) => {
-          if (pending.settled) return;
-          const fail = pending.reject!;
-          pending.settled = true;
-          pending.reject = undefined;
+          const fail = settle(pending);
+          if (fail === undefined) return;
           this.#dropSettled();
           fail(storeFailure(error, pending.what));
         },
@@ -82,7 +84,9 @@ class DeadlineQueue {
   /** Most calls answer in order: forget the settled ones at the front. */
   #dropSettled(): void {
     const items = this.#items;
-    while (this.#head < items.length && items[this.#head]!.settled) {
+    while (
+      this.#head < items.length && items[this.#head]!.reject === undefined
+    ) {
       this.#head++;
     }
     if (this.#head === items.length) {
@@ -110,12 +114,9 @@ class DeadlineQueue {
     const items = this.#items;
     while (this.#head < items.length) {
       const pending = items[this.#head]!;
-      if (!pending.settled) {
+      if (pending.reject !== undefined) {
         if (pending.deadline > now) break;
-        const fail = pending.reject!;
-        pending.settled = true;
-        pending.reject = undefined;
-        fail(new SessionStoreTimeoutError(pending.call, this.#ms));
+        settle(pending)!(new SessionStoreTimeoutError(pending.call, this.#ms));
       }
       this.#head++;
     }
