@@ -121,14 +121,19 @@ function asBytes(sets: SideSet[]): StoreSet[] {
   );
 }
 
-/** A public `get`: bytes, as the contract says; anything else a store hands
- * out is no record (as before stores had sides), never text to parse. */
-async function publicGet(
-  store: SessionStore,
-  key: StoreKey,
-): Promise<StoreEntry | null> {
-  const entry = await store.get(key);
-  return entry === null || entry.value instanceof Uint8Array
+/** What a public `get` answered, as bytes, as the contract says: anything
+ * else a store hands out is no record (as before stores had sides), never
+ * text to parse. */
+function bytesOnly(entry: StoreEntry | null): StoreEntry | null {
+  if (entry === null) return null;
+  if (typeof entry !== "object") {
+    // A store that breaks the contract fails like any store failure.
+    throw storeFailure(
+      new TypeError(`the store's get answered ${String(entry)}`),
+      READ_FAILED,
+    );
+  }
+  return entry.value instanceof Uint8Array
     ? entry
     : { ...entry, value: NO_BYTES };
 }
@@ -261,12 +266,24 @@ export class StoreAccess {
       return then(entry);
     }
     const side = textSide(store);
+    if (side !== undefined) {
+      return bounded(
+        () => side.get(key),
+        this.#options.storeTimeout,
+        "read",
+        READ_FAILED,
+        then,
+      );
+    }
+    // The bytes are checked in the step that settles the deadline: an async
+    // wrapper around `store.get` cost a tessera read on Bun's @deno/kv two
+    // more promise steps.
     return bounded(
-      () => side === undefined ? publicGet(store, key) : side.get(key),
+      () => store.get(key),
       this.#options.storeTimeout,
       "read",
       READ_FAILED,
-      then,
+      (entry) => then(bytesOnly(entry)),
     );
   }
 

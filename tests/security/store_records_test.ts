@@ -2,7 +2,12 @@
 // that tessera did not write, or that was damaged, is no session (and is
 // removed); nothing in it can reach the prototype chain.
 import assert from "node:assert/strict";
-import { getSession, kvStore, withSession } from "../../mod.ts";
+import {
+  getSession,
+  kvStore,
+  SessionStoreError,
+  withSession,
+} from "../../mod.ts";
 import { sha256, STORES } from "../_helpers.ts";
 import {
   forgedToken,
@@ -277,6 +282,42 @@ for (const fixture of STORES) {
     }
   });
 }
+
+Deno.test("a store whose get() answers neither an entry nor null fails the request as a store error, not as no session", async (t) => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const inner = kvStore(kv);
+    for (const answer of [undefined, 42, "a string"]) {
+      await t.step(String(answer), async () => {
+        const errors: unknown[] = [];
+        let ran = false;
+        const app = withSession(() => {
+          ran = true;
+          return new Response("ran");
+        }, {
+          store: {
+            ...inner,
+            get: () => Promise.resolve(answer as never),
+          },
+          onError: (error) => {
+            errors.push(error);
+            return new Response("store failed", { status: 503 });
+          },
+        });
+        const res = await app(request(HTTP, `session=${forgedToken()}`));
+        await res.body?.cancel();
+        assert.equal(res.status, 503);
+        assert.equal(ran, false, "the handler ran as if there were no session");
+        assert.ok(
+          errors[0] instanceof SessionStoreError,
+          `onError got ${String(errors[0])}`,
+        );
+      });
+    }
+  } finally {
+    kv.close();
+  }
+});
 
 Deno.test("a Deno KV value that is not bytes (written by someone else) is no session, and is removed", async () => {
   const kv = await Deno.openKv(":memory:");
