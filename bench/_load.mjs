@@ -9,8 +9,9 @@
 // latency percentiles in milliseconds (measured per response with
 // process.hrtime, so sub-millisecond values are kept; autocannon's own
 // histogram rounds to whole milliseconds) and, on Linux, the CPU seconds the
-// server process `pid` used during the measured part (from /proc, which
-// Node reads without the --allow-all that Deno would need).
+// server process `pid` used during the measured part and during the warm-up
+// (from /proc, which Node reads without the --allow-all that Deno would
+// need).
 //
 // Cookies are partitioned between connections: connection k sends the
 // cookies k, k + C, k + 2C, … in turn (C connections), so each request takes
@@ -76,6 +77,7 @@ async function run(seconds, latencies) {
   return await instance;
 }
 
+const warmCpuBefore = config.pid ? cpuSeconds(config.pid) : undefined;
 const warm = config.warmup > 0 ? await run(config.warmup) : undefined;
 
 // Latencies of every measured response, in ms. Bounded by the run's length:
@@ -103,4 +105,8 @@ console.log(JSON.stringify({
   cpu: cpuBefore === undefined || cpuAfter === undefined
     ? null
     : cpuAfter - cpuBefore,
+  warmupCpu: warm === undefined || warmCpuBefore === undefined ||
+      cpuBefore === undefined
+    ? null
+    : cpuBefore - warmCpuBefore,
 }));

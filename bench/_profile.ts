@@ -7,9 +7,12 @@
  * measured rounds, and {@link profileSection} writes the tables.
  *
  * The figures are main-thread time only (a profiler samples the JavaScript
- * thread; Deno KV's SQLite thread is not in them), over the server's whole
- * life (start-up and priming its 256 sessions included), with the profiler
- * running: read them as shares, not as the rows' CPU. Bun's profiles (from
+ * thread; Deno KV's SQLite thread is not in them), over the last seconds of
+ * the server's life: the measured seconds, not the start-up, the priming of
+ * its 256 sessions or the warm-up, whose code still runs in the JIT's lower
+ * tiers (a whole-life profile put 6.6 µs per request of a Deno KV read in
+ * src/_record.ts, where `deno task bench` times one decodeRecord at 0.9 µs).
+ * The profiler runs meanwhile: read them as shares, not as the rows' CPU. Bun's profiles (from
  * JavaScriptCore's sampler) mark neither idle time nor garbage collection:
  * a sample is taken only while JavaScript runs and carries the time since
  * the previous one, so their time deltas add up to the server's wall time
@@ -69,17 +72,21 @@ function bucketOf(frame: CallFrame, root: string): string | null {
 }
 
 /**
- * Reads a profile file and attributes its busy samples to buckets.
+ * Reads a profile file and attributes the busy samples of its last
+ * `window` µs to buckets.
  *
  * @param file The `.cpuprofile` file.
- * @param requests Requests the server answered while it ran.
+ * @param requests Requests the server answered in that window.
  * @param root The repository's path, stripped from file names.
+ * @param window How much of the profile's end to read, in µs (the measured
+ * seconds: the server is stopped as soon as the load ends).
  * @returns µs per request by bucket.
  */
 export async function readProfile(
   file: string,
   requests: number,
   root: string,
+  window: number,
 ): Promise<RowProfile> {
   const profile: Profile = JSON.parse(await Deno.readTextFile(file));
   const bucketById = new Map<number, string | null>();
@@ -88,8 +95,12 @@ export async function readProfile(
   }
   // Each sample stands for the time until the next one.
   const micros = new Map<string, number>();
+  const from = profile.endTime - window;
+  let at = profile.startTime;
   let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < from) continue;
     const bucket = bucketById.get(profile.samples[i]!);
     const span = profile.timeDeltas[i + 1] ??
       (profile.endTime - profile.startTime) / profile.samples.length;
@@ -122,16 +133,18 @@ const fixed = (n: number | undefined): string =>
  *
  * @param targets The missed targets with their profiles.
  * @param command How the profiles were made, for the text.
+ * @param seconds How many seconds of each profile's end were read.
  * @returns Markdown lines.
  */
 export function profileSection(
   targets: ProfiledTarget[],
   command: string,
+  seconds: number,
 ): string[] {
   const lines = [
     "## Where the missed targets' time goes",
     "",
-    `Each missed target's row and its comparison row, profiled once more after the measured rounds (${command}; one sample per 100 µs). Figures are **main-thread µs per request**, by where the code lives, summed over the server's whole life (start-up and priming its 256 sessions included) and divided by the requests it answered; a store's own threads (Deno KV's SQLite) are not in them, and the profiler itself slows every row a little. Read the *difference* column: what the row spends beyond its comparison row, largest first (the 12 largest; the rest summed). On Deno (V8's sampler) idle time is left out and garbage collection is its own entry. On Bun (JavaScriptCore's sampler) neither is marked: samples are taken only while JavaScript runs, and each one carries the time since the previous one, waiting included, so a Bun row's figures add up to its wall time rather than its CPU (its total can be twice its measured CPU per request, or more) and time spent waiting or collecting lands on whichever function ran next (often *built-in (anonymous)*): on Bun, read the tables as where the samples fell, not as costs.`,
+    `Each missed target's row and its comparison row, profiled once more after the measured rounds (${command}; one sample per 100 µs). Figures are **main-thread µs per request**, by where the code lives, summed over the last ${seconds} s before the server stopped (the measured seconds; start-up, priming and warm-up left out, as their code still runs in the JIT's slower tiers) and divided by the requests measured; a store's own threads (Deno KV's SQLite) are not in them, and the profiler itself slows every row a little. Read the *difference* column: what the row spends beyond its comparison row, largest first (the 12 largest; the rest summed). On Deno (V8's sampler) idle time is left out and garbage collection is its own entry. On Bun (JavaScriptCore's sampler) neither is marked: samples are taken only while JavaScript runs, and each one carries the time since the previous one, waiting included, so a Bun row's figures add up to its wall time rather than its CPU (its total can be twice its measured CPU per request, or more) and time spent waiting or collecting lands on whichever function ran next (often *built-in (anonymous)*): on Bun, read the tables as where the samples fell, not as costs.`,
   ];
   for (const t of targets) {
     const names = new Set([
