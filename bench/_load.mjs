@@ -2,8 +2,11 @@
 // package.json), driven through its programmatic API from Node.
 //
 // Usage: node bench/_load.mjs <config.json>
-//   { url, connections, pipelining, warmup, seconds, pid?, cookies?: string[] }
-// Runs `warmup` seconds of load (discarded), then `seconds` measured, and
+//   { url, connections, pipelining, warmup, warmupAtLeast?, warmupAtMost?,
+//     seconds, pid?, cookies?: string[] }
+// Runs `warmup` seconds of load (discarded), and more, a second at a time,
+// until the warm-up has `warmupAtLeast` answers or lasted `warmupAtMost`
+// seconds; then `seconds` measured, and
 // prints one JSON line: requests (and those of the warm-up), 2xx, non-2xx,
 // errors, elapsed seconds,
 // latency percentiles in milliseconds (measured per response with
@@ -78,7 +81,21 @@ async function run(seconds, latencies) {
 }
 
 const warmCpuBefore = config.pid ? cpuSeconds(config.pid) : undefined;
-const warm = config.warmup > 0 ? await run(config.warmup) : undefined;
+let warmupRequests = 0;
+let warmupSeconds = 0;
+if (config.warmup > 0) {
+  // A JIT compiles after enough calls, not after enough time: a slow row
+  // needs more seconds to run its code as often as a fast one.
+  const atLeast = config.warmupAtLeast ?? 0;
+  const atMost = Math.max(config.warmup, config.warmupAtMost ?? 0);
+  let slice = config.warmup;
+  do {
+    const warm = await run(slice);
+    warmupRequests += warm["2xx"] + warm.non2xx;
+    warmupSeconds += slice;
+    slice = 1;
+  } while (warmupRequests < atLeast && warmupSeconds < atMost);
+}
 
 // Latencies of every measured response, in ms. Bounded by the run's length:
 // at most a few hundred thousand numbers.
@@ -94,7 +111,8 @@ const pick = (q) =>
   ];
 console.log(JSON.stringify({
   requests: latencies.length,
-  warmupRequests: warm === undefined ? 0 : warm["2xx"] + warm.non2xx,
+  warmupRequests,
+  warmupSeconds,
   ok: result["2xx"],
   non2xx: result.non2xx,
   errors: result.errors,
@@ -105,7 +123,7 @@ console.log(JSON.stringify({
   cpu: cpuBefore === undefined || cpuAfter === undefined
     ? null
     : cpuAfter - cpuBefore,
-  warmupCpu: warm === undefined || warmCpuBefore === undefined ||
+  warmupCpu: warmupSeconds === 0 || warmCpuBefore === undefined ||
       cpuBefore === undefined
     ? null
     : cpuBefore - warmCpuBefore,

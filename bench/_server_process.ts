@@ -104,6 +104,10 @@ export interface LoadConfig {
   connections: number;
   pipelining: number;
   warmup: number;
+  /** Warm up longer, a second at a time, until this many answers… */
+  warmupAtLeast?: number;
+  /** …or until the warm-up has lasted this many seconds. */
+  warmupAtMost?: number;
   seconds: number;
   /** The server's pid, whose CPU time it reads (Linux). */
   pid?: number;

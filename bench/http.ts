@@ -24,18 +24,23 @@
  * and the load generator to CPU 1, so each row's server has exactly one core.
  *
  * Each row's first `--warmup` seconds are not measured (RESULTS.md reports
- * their CPU apart). 4 s, because the JIT compilers' threads share the
- * server's pinned core and tessera has more code to compile than its floor:
- * after a 1 s warm-up, JavaScriptCore's JITWorker threads still took 10-13 µs
+ * their CPU apart), nor, on slow rows, the seconds until the server has
+ * answered `--warmup-requests` (at most `--warmup-max` s in all). The JIT
+ * compilers' threads share the server's pinned core, and tessera has more
+ * code to compile than its floor: after a 1 s warm-up, JavaScriptCore's JITWorker threads still took 10-13 µs
  * of each tessera Bun KV read's CPU in the 2 s measured (1-2 µs of its
  * floor's), and the row measured 0.67 × its floor; after 4 s they were near
- * idle, and it measured 0.93 (3 s: 0.87).
+ * idle, and it measured 0.93 (3 s: 0.87). The count is for rows that answer
+ * a few thousand requests a second: a JIT tiers up by calls, and in one Bun
+ * process writing to @deno/kv at about 2,000 a second its threads went quiet
+ * after about 12,000 writes of the floor and 15,000 of tessera.
  *
  * The machine may be shared, so every row is measured `--repeat` times,
  * rounds interleaved (every row once, then every row again), and each row
  * reports its median round: the median req/s and the median CPU per request.
  *
- * Options: `--seconds=2` measured per row, `--warmup=4`, `--repeat=5`,
+ * Options: `--seconds=2` measured per row, `--warmup=4`,
+ * `--warmup-requests=20000`, `--warmup-max=15`, `--repeat=5`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
  * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
  * `memory`, `redis-memory`, `redis-scaling`, `accounts`),
@@ -89,6 +94,11 @@ import {
 const OPTIONS = {
   seconds: "2",
   warmup: "4",
+  // The warm-up goes on, a second at a time, until the server has answered
+  // this many requests (JIT compilers tier up by calls, not by time) or
+  // until `warmup-max` seconds.
+  "warmup-requests": "20000",
+  "warmup-max": "15",
   // Five, not three: on a shared 2-core machine one row's rounds ranged
   // over a fifth or more, and a median of three still moved with that.
   repeat: "5",
@@ -104,7 +114,7 @@ const OPTIONS = {
 };
 const args = { ...OPTIONS };
 for (const arg of Deno.args) {
-  const match = /^--(no-)?([a-z]+)(?:=(.*))?$/.exec(arg);
+  const match = /^--(no-)?([a-z]+(?:-[a-z]+)*)(?:=(.*))?$/.exec(arg);
   const name = match?.[2] as keyof typeof OPTIONS | undefined;
   if (match === null || name === undefined || !(name in OPTIONS)) {
     throw new TypeError(
@@ -118,6 +128,8 @@ for (const arg of Deno.args) {
 
 const SECONDS = bounded("seconds", 1, 60);
 const WARMUP = bounded("warmup", 0, 30);
+const WARMUP_REQUESTS = bounded("warmup-requests", 0, 1_000_000);
+const WARMUP_MAX = bounded("warmup-max", 0, 60);
 const CONNECTIONS = bounded("connections", 1, 256);
 const PIPELINING = bounded("pipelining", 1, 8);
 const REPEAT = bounded("repeat", 1, 10);
@@ -156,6 +168,8 @@ interface Load {
   requests: number;
   /** Requests answered during the warm-up (not measured). */
   warmupRequests?: number;
+  /** How long the warm-up lasted, in seconds. */
+  warmupSeconds?: number;
   ok: number;
   non2xx: number;
   errors: number;
@@ -301,6 +315,8 @@ async function load(
       connections: row.connections ?? CONNECTIONS,
       pipelining: row.pipelining ?? PIPELINING,
       warmup: WARMUP,
+      warmupAtLeast: WARMUP_REQUESTS,
+      warmupAtMost: WARMUP_MAX,
       seconds: SECONDS,
       pid: Deno.build.os === "linux" ? server.child.pid : undefined,
       cookies: server.cookies,
@@ -479,6 +495,8 @@ interface Summary {
   cpuPerRequest: number | undefined;
   /** The median CPU per request of the rounds' warm-ups. */
   warmupCpuPerRequest: number | undefined;
+  /** The median length of the rounds' warm-ups, in seconds. */
+  warmupSeconds: number | undefined;
   cpuShare: number | undefined;
   /** The lowest and highest req/s of the rounds. */
   spread: [number, number];
@@ -527,6 +545,9 @@ for (const [id, list] of rounds) {
     rps: median(list.map(rps)),
     cpuPerRequest: cpus.length > 0 ? median(cpus) : undefined,
     warmupCpuPerRequest: warmups.length > 0 ? median(warmups) : undefined,
+    warmupSeconds: list.every((r) => r.load.warmupSeconds !== undefined)
+      ? median(list.map((r) => r.load.warmupSeconds!))
+      : undefined,
     cpuShare: cpuShare(typical),
     spread: [rps(byRps[0]!), rps(byRps[byRps.length - 1]!)],
     failures: list.reduce((n, r) => n + r.load.non2xx + r.load.errors, 0),
@@ -810,7 +831,7 @@ lines.push(
     hasTaskset
       ? "pinned to CPU 0 (the load generator on CPU 1)"
       : "not pinned (no taskset)"
-  }; ${WARMUP} s warm-up, then ${SECONDS} s measured with autocannon, ${CONNECTIONS} connections with ${PIPELINING} pipelined requests each (Bun rows: 1, see below); ${SESSIONS} sessions, each request taking its connection's next cookie (connections never share one, except in the hot row). ${REPEAT} interleaved rounds (every row once, then again); each figure is the row's **median** round (median req/s, median CPU per request), and every ratio compares medians of the same run. Same handler body everywhere: \`new Response(\`visit \${n}\`)\`.`,
+  }; ${WARMUP} s warm-up (longer, a second at a time, until the server has answered ${WARMUP_REQUESTS} requests, or for ${WARMUP_MAX} s at most; see *Warm-up* below), then ${SECONDS} s measured with autocannon, ${CONNECTIONS} connections with ${PIPELINING} pipelined requests each (Bun rows: 1, see below); ${SESSIONS} sessions, each request taking its connection's next cookie (connections never share one, except in the hot row). ${REPEAT} interleaved rounds (every row once, then again); each figure is the row's **median** round (median req/s, median CPU per request), and every ratio compares medians of the same run. Same handler body everywhere: \`new Response(\`visit \${n}\`)\`.`,
   "",
   "**Floor** rows (bench/_floor.ts) are stand-alone handlers, no tessera import, doing only what the session contract requires: read the `Cookie` header, check the token's shape and SHA-256 it, look the record up, decode and check it (version, field types, the record's channel against the request's scheme, idle and absolute timeouts), keep it for the request in a WeakMap and in AsyncLocalStorage, answer with `Vary: Cookie` and `Cache-Control: private`; on a write, add the write's id to the record's 16 recent ones (issue 12's idempotent commits, as tessera keeps them), encode the record and store it with a versioned check. The memory floor keeps a plain `Map` and answers synchronously. **Raw** rows do only the KV calls (one `get` + `JSON.parse`; plus one `atomic().check().set()` to write), no cookie checks, hashing or session context.",
   "",
@@ -881,10 +902,10 @@ if (warmed.length > 0 && WARMUP > 0) {
     "",
     "## Warm-up",
     "",
-    `Each server answers load for ${WARMUP} s before its measured seconds, and those first seconds are not in the tables above: they measure a server that has been running, as a deployed one has. While the JIT compilers (V8 on Deno, JavaScriptCore on Bun) still compile the handler's hot code, their threads share the server's one core and count in its CPU, and tessera has more code to compile than its floor. Here is what the warm-up cost, per request, for each row with a floor (median of the rounds; the first second or two of it are the dearest):`,
+    `Each server answers load for at least ${WARMUP} s, and until it has answered ${WARMUP_REQUESTS} requests (at most ${WARMUP_MAX} s), before its measured seconds; the warm-up is not in the tables above, which measure a server that has been running, as a deployed one has. While the JIT compilers (V8 on Deno, JavaScriptCore on Bun) still compile the handler's hot code, their threads share the server's one core and count in its CPU, and tessera has more code to compile than its floor. They compile after enough calls, not after enough time, hence a count: in one Bun process writing to a @deno/kv file (about 2,000 writes a second), the JIT threads' CPU fell to near nothing after about 12,000 writes of the floor and 15,000 of tessera, and tessera's CPU per write then matched its floor's. What the warm-up cost, per request, for each row with a floor (median of the rounds):`,
     "",
-    "| Row | warm-up CPU µs/req | measured CPU µs/req | its floor's warm-up | its floor's measured | × floor, warm-up CPU | × floor, measured CPU |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| Row | warm-up s | warm-up CPU µs/req | measured CPU µs/req | its floor's warm-up | its floor's measured | × floor, warm-up CPU | × floor, measured CPU |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const s of warmed) {
     const floor = results.get(s.row.floor!)!;
@@ -892,9 +913,9 @@ if (warmed.length > 0 && WARMUP > 0) {
       ? undefined
       : floor.warmupCpuPerRequest / s.warmupCpuPerRequest!;
     lines.push(
-      `| ${s.row.label} | ${fmt(s.warmupCpuPerRequest, 1)} | ${
-        fmt(s.cpuPerRequest, 1)
-      } | ${fmt(floor.warmupCpuPerRequest, 1)} | ${
+      `| ${s.row.label} | ${fmt(s.warmupSeconds)} | ${
+        fmt(s.warmupCpuPerRequest, 1)
+      } | ${fmt(s.cpuPerRequest, 1)} | ${fmt(floor.warmupCpuPerRequest, 1)} | ${
         fmt(floor.cpuPerRequest, 1)
       } | ${fmt(w, 2)} | ${fmt(ratios(s.row.id, s.row.floor).cpu, 2)} |`,
     );
