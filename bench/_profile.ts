@@ -12,12 +12,13 @@
  * its 256 sessions or the warm-up, whose code still runs in the JIT's lower
  * tiers (a whole-life profile put 6.6 µs per request of a Deno KV read in
  * src/_record.ts, where `deno task bench` times one decodeRecord at 0.9 µs).
- * The profiler runs meanwhile: read them as shares, not as the rows' CPU. Bun's profiles (from
- * JavaScriptCore's sampler) mark neither idle time nor garbage collection:
- * a sample is taken only while JavaScript runs and carries the time since
- * the previous one, so their time deltas add up to the server's wall time
- * (in one run, the profiled Bun rows' totals were 1.9 to 2.5 times their
- * measured CPU per request); the text says so.
+ * The profiler runs meanwhile: read them as shares, not as the rows' CPU.
+ * Bun's profiles (from JavaScriptCore's sampler) mark neither idle time nor
+ * garbage collection: a sample is taken only while JavaScript runs and
+ * carries the time since the previous one, so their time deltas add up to
+ * the server's wall time (over a whole life, in one run, the profiled Bun
+ * rows' totals were 1.9 to 2.5 times their measured CPU per request); the
+ * text says so.
  *
  * @module
  */
