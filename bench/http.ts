@@ -27,13 +27,11 @@
  * their CPU apart), nor, on slow rows, the seconds until the server has
  * answered `--warmup-requests` (at most `--warmup-max` s in all). The JIT
  * compilers' threads share the server's pinned core, and tessera has more
- * code to compile than its floor: after a 1 s warm-up, JavaScriptCore's JITWorker threads still took 10-13 µs
- * of each tessera Bun KV read's CPU in the 2 s measured (1-2 µs of its
- * floor's), and the row measured 0.67 × its floor; after 4 s they were near
- * idle, and it measured 0.93 (3 s: 0.87). The count is for rows that answer
- * a few thousand requests a second: a JIT tiers up by calls, and in one Bun
- * process writing to @deno/kv at about 2,000 a second its threads went quiet
- * after about 12,000 writes of the floor and 15,000 of tessera.
+ * code to compile than its floor: after a 1 s warm-up, JavaScriptCore's
+ * JITWorker threads still took 10-13 µs of each tessera Bun KV read's CPU in
+ * the 2 s measured (1-2 µs of its floor's), and the row measured 0.67 × its
+ * floor; after 4 s they were near idle, and it measured 0.93 (3 s: 0.87).
+ * Why a count as well, with its figures: the Warm-up section this writes.
  *
  * The machine may be shared, so every row is measured `--repeat` times,
  * rounds interleaved (every row once, then every row again), and each row
