@@ -2,19 +2,22 @@
 // package.json), driven through its programmatic API from Node.
 //
 // Usage: node bench/_load.mjs <config.json>
-//   { url, connections, pipelining, warmup, warmupAtLeast?, warmupAtMost?,
-//     seconds, pid?, cookies?: string[] }
-// Runs `warmup` seconds of load (discarded), and more, a second at a time,
-// until the warm-up has `warmupAtLeast` answers or lasted `warmupAtMost`
-// seconds; then `seconds` measured, and
-// prints one JSON line: requests (and those of the warm-up), 2xx, non-2xx,
-// errors, elapsed seconds,
-// latency percentiles in milliseconds (measured per response with
-// process.hrtime, so sub-millisecond values are kept; autocannon's own
-// histogram rounds to whole milliseconds) and, on Linux, the CPU seconds the
-// server process `pid` used during the measured part and during the warm-up
-// (from /proc, which Node reads without the --allow-all that Deno would
-// need).
+//   { targets: [{ url, connections, pipelining, pid?, cookies? }, …],
+//     warmup, warmupAtLeast?, warmupAtMost?, seconds, slices? }
+//   (or one target's fields at the top level, for one server)
+// Warms each target up in turn: `warmup` seconds of load (discarded), and
+// more, a second at a time, until its warm-up has `warmupAtLeast` answers or
+// lasted `warmupAtMost` seconds. Then measures `seconds` per target, in
+// `slices` slices taken in turn (target 1, 2, 3, then 1, 2, 3 again, …), so
+// the servers compared with each other are measured through the same
+// moments of a shared machine, not one after another. Prints one JSON line
+// (an array of them, one per target, when given `targets`): requests (and
+// those of the warm-up), 2xx, non-2xx, errors, measured seconds, latency
+// percentiles in milliseconds (measured per response with process.hrtime,
+// so sub-millisecond values are kept; autocannon's own histogram rounds to
+// whole milliseconds) and, on Linux, the CPU seconds the server process
+// `pid` used during its measured slices and during its warm-up (from /proc,
+// which Node reads without the --allow-all that Deno would need).
 //
 // Cookies are partitioned between connections: connection k sends the
 // cookies k, k + C, k + 2C, … in turn (C connections), so each request takes
@@ -33,27 +36,34 @@ import process from "node:process";
 import autocannon from "autocannon";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const connections = config.connections;
-const cookies = config.cookies ?? [];
+const targets = config.targets ?? [config];
+const slices = config.slices ?? 1;
 
-let nextClient = 0;
-function setupClient(client) {
-  if (cookies.length === 0) return;
-  const k = nextClient++ % connections;
-  const mine = [];
-  if (cookies.length === 1) mine.push(cookies[0]);
-  else {
-    for (let i = k; i < cookies.length; i += connections) mine.push(cookies[i]);
-  }
-  // client.setRequests() refuses to run with pipelining > 1; the iterator
-  // underneath is what it would call (autocannon 8.0.0, pinned).
-  client.requestIterator.setRequests(
-    mine.map((cookie) => ({ method: "GET", headers: { cookie } })),
-  );
+/** autocannon's setupClient for `target`: its cookies, partitioned. */
+function clientSetup(target) {
+  const cookies = target.cookies ?? [];
+  let nextClient = 0;
+  return (client) => {
+    if (cookies.length === 0) return;
+    const k = nextClient++ % target.connections;
+    const mine = [];
+    if (cookies.length === 1) mine.push(cookies[0]);
+    else {
+      for (let i = k; i < cookies.length; i += target.connections) {
+        mine.push(cookies[i]);
+      }
+    }
+    // client.setRequests() refuses to run with pipelining > 1; the iterator
+    // underneath is what it would call (autocannon 8.0.0, pinned).
+    client.requestIterator.setRequests(
+      mine.map((cookie) => ({ method: "GET", headers: { cookie } })),
+    );
+  };
 }
 
 /** User + system CPU seconds of a process and all its threads (Linux). */
 function cpuSeconds(pid) {
+  if (!pid) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -64,67 +74,96 @@ function cpuSeconds(pid) {
   }
 }
 
-async function run(seconds, latencies) {
-  nextClient = 0;
+/** Loads `target` for `seconds`; its answers, and the seconds it took. */
+async function run(target, seconds, latencies) {
   const instance = autocannon({
-    url: config.url,
-    connections,
+    url: target.url,
+    connections: target.connections,
     duration: seconds,
-    pipelining: config.pipelining ?? 1,
+    pipelining: target.pipelining ?? 1,
     timeout: 10,
-    setupClient,
+    setupClient: clientSetup(target),
   });
   if (latencies) {
     instance.on("response", (_c, _s, _b, ms) => latencies.push(ms));
   }
-  return await instance;
+  const start = process.hrtime.bigint();
+  const result = await instance;
+  // autocannon's own duration is rounded to 10 ms: too coarse for a slice.
+  return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
 }
 
-const warmCpuBefore = config.pid ? cpuSeconds(config.pid) : undefined;
-let warmupRequests = 0;
-let warmupSeconds = 0;
-if (config.warmup > 0) {
-  // A JIT compiles after enough calls, not after enough time: a slow row
-  // needs more seconds to run its code as often as a fast one.
-  const atLeast = config.warmupAtLeast ?? 0;
-  const atMost = Math.max(config.warmup, config.warmupAtMost ?? 0);
-  let slice = config.warmup;
-  do {
-    const warm = await run(slice);
-    warmupRequests += warm["2xx"] + warm.non2xx;
-    warmupSeconds += slice;
-    slice = 1;
-  } while (warmupRequests < atLeast && warmupSeconds < atMost);
+const figures = [];
+for (const target of targets) {
+  const warmCpuBefore = cpuSeconds(target.pid);
+  let warmupRequests = 0;
+  let warmupSeconds = 0;
+  if (config.warmup > 0) {
+    // A JIT compiles after enough calls, not after enough time: a slow row
+    // needs more seconds to run its code as often as a fast one.
+    const atLeast = config.warmupAtLeast ?? 0;
+    const atMost = Math.max(config.warmup, config.warmupAtMost ?? 0);
+    let slice = config.warmup;
+    do {
+      const { result } = await run(target, slice);
+      warmupRequests += result["2xx"] + result.non2xx;
+      warmupSeconds += slice;
+      slice = 1;
+    } while (warmupRequests < atLeast && warmupSeconds < atMost);
+  }
+  const warmCpuAfter = cpuSeconds(target.pid);
+  figures.push({
+    // Latencies of every measured response, in ms. Bounded by the run's
+    // length: at most a few hundred thousand numbers per target.
+    latencies: [],
+    warmupRequests,
+    warmupSeconds,
+    warmupCpu: warmupSeconds === 0 || warmCpuBefore === undefined ||
+        warmCpuAfter === undefined
+      ? null
+      : warmCpuAfter - warmCpuBefore,
+    ok: 0,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    seconds: 0,
+    cpu: 0,
+  });
 }
 
-// Latencies of every measured response, in ms. Bounded by the run's length:
-// at most a few hundred thousand numbers.
-const latencies = [];
-const cpuBefore = config.pid ? cpuSeconds(config.pid) : undefined;
-const result = await run(config.seconds, latencies);
-const cpuAfter = config.pid ? cpuSeconds(config.pid) : undefined;
+for (let slice = 0; slice < slices; slice++) {
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i];
+    const f = figures[i];
+    const before = cpuSeconds(target.pid);
+    const { result, seconds } = await run(
+      target,
+      config.seconds / slices,
+      f.latencies,
+    );
+    const after = cpuSeconds(target.pid);
+    f.ok += result["2xx"];
+    f.non2xx += result.non2xx;
+    f.errors += result.errors;
+    f.timeouts += result.timeouts;
+    f.seconds += seconds;
+    f.cpu = f.cpu === null || before === undefined || after === undefined
+      ? null
+      : f.cpu + after - before;
+  }
+}
 
-latencies.sort((a, b) => a - b);
-const pick = (q) =>
-  latencies.length === 0 ? 0 : latencies[
-    Math.min(latencies.length - 1, Math.floor(q * latencies.length))
-  ];
-console.log(JSON.stringify({
-  requests: latencies.length,
-  warmupRequests,
-  warmupSeconds,
-  ok: result["2xx"],
-  non2xx: result.non2xx,
-  errors: result.errors,
-  timeouts: result.timeouts,
-  seconds: result.duration,
-  p50: pick(0.5),
-  p99: pick(0.99),
-  cpu: cpuBefore === undefined || cpuAfter === undefined
-    ? null
-    : cpuAfter - cpuBefore,
-  warmupCpu: warmupSeconds === 0 || warmCpuBefore === undefined ||
-      cpuBefore === undefined
-    ? null
-    : cpuBefore - warmCpuBefore,
-}));
+const out = figures.map(({ latencies, ...f }) => {
+  latencies.sort((a, b) => a - b);
+  const pick = (q) =>
+    latencies.length === 0 ? 0 : latencies[
+      Math.min(latencies.length - 1, Math.floor(q * latencies.length))
+    ];
+  return {
+    requests: latencies.length,
+    ...f,
+    p50: pick(0.5),
+    p99: pick(0.99),
+  };
+});
+console.log(JSON.stringify(config.targets ? out : out[0]));

@@ -55,6 +55,8 @@ export interface Row {
   connections?: number;
   /** Requests in flight per connection (default `--pipelining`). */
   pipelining?: number;
+  /** Measured on its own, not with the rows it is compared with. */
+  alone?: boolean;
 }
 
 /** What a row's server builds. */
@@ -209,6 +211,9 @@ export const ROWS: Row[] = [
     mode: "hot-kv",
     connections: 32,
     bare: "write-kv",
+    // A write storm on one session: compared with, not timed beside, the
+    // write row (its warm-up alone runs to the 15 s cap).
+    alone: true,
   },
   { id: "hono-bare", label: "bare Hono (Deno)", ...DENO, mode: "hono-bare" },
   {
@@ -261,6 +266,51 @@ export const ROWS: Row[] = [
   ]),
   ...runtimeRows("bun-", BUN),
 ];
+
+/**
+ * The rows in groups measured together, a slice each in turn (bench/http.ts):
+ * a row joins the rows it is compared with, its floor and its raw store, so
+ * a ratio compares servers loaded through the same moments of a shared
+ * machine. A bare server (a row compared with nothing) is not joined: every
+ * row is compared with one, and the targets are against floors and raw
+ * stores. Growth rows (their KV files are shared) and rows marked `alone`
+ * run on their own. Groups keep the order of `rows`, by their first row.
+ *
+ * @param rows The rows of the run, in order.
+ * @returns The groups, in order.
+ */
+export function comparisonGroups(rows: Row[]): Row[][] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const groupOf = new Map<string, Row[]>();
+  const groups: Row[][] = [];
+  const join = (a: Row, b: Row): void => {
+    const ga = groupOf.get(a.id)!;
+    const gb = groupOf.get(b.id)!;
+    if (ga === gb) return;
+    ga.push(...gb);
+    for (const row of gb) groupOf.set(row.id, ga);
+    groups.splice(groups.indexOf(gb), 1);
+  };
+  for (const row of rows) {
+    const group = [row];
+    groups.push(group);
+    groupOf.set(row.id, group);
+  }
+  const joins = (row: Row | undefined): row is Row =>
+    row !== undefined && row.seeded === undefined && !row.alone;
+  for (const row of rows) {
+    if (!joins(row)) continue;
+    const floor = byId.get(row.floor ?? "");
+    if (joins(floor)) join(row, floor);
+    const bare = byId.get(row.bare ?? "");
+    if (joins(bare) && bare.bare !== undefined) join(row, bare);
+  }
+  const order = new Map(rows.map((row, i) => [row.id, i]));
+  for (const group of groups) {
+    group.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  }
+  return groups.sort((a, b) => order.get(a[0]!.id)! - order.get(b[0]!.id)!);
+}
 
 /** The plug-in row files in `dir` (bench/), imported, in name order. */
 export async function pluginModules(

@@ -98,20 +98,31 @@ export async function stopProcess(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** What bench/_load.mjs is told. */
-export interface LoadConfig {
+/** One server bench/_load.mjs loads. */
+export interface LoadTarget {
   url: string;
   connections: number;
   pipelining: number;
+  /** The server's pid, whose CPU time it reads (Linux). */
+  pid?: number;
+  cookies: string[];
+}
+
+/** What bench/_load.mjs is told: one server (its fields at the top level),
+ * or `targets`, measured in turn, a slice each. */
+export type LoadConfig =
+  & LoadTiming
+  & (LoadTarget | { targets: LoadTarget[]; slices: number });
+
+/** How long bench/_load.mjs loads each server. */
+export interface LoadTiming {
   warmup: number;
   /** Warm up longer, a second at a time, until this many answers… */
   warmupAtLeast?: number;
   /** …or until the warm-up has lasted this many seconds. */
   warmupAtMost?: number;
+  /** Measured seconds per server (split into `slices` with `targets`). */
   seconds: number;
-  /** The server's pid, whose CPU time it reads (Linux). */
-  pid?: number;
-  cookies: string[];
 }
 
 /**

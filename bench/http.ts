@@ -36,8 +36,14 @@
  * The machine may be shared, so every row is measured `--repeat` times,
  * rounds interleaved (every row once, then every row again), and each row
  * reports its median round: the median req/s and the median CPU per request.
+ * Within a round, a row runs beside the rows it is compared with (its floor
+ * and raw store; bench/_rows.ts `comparisonGroups`): their servers are up at
+ * once, and the measured seconds are taken in `--slices` slices in turn.
+ * Run one after another, a slow spell of the machine lasting one row's ten
+ * seconds moved that row alone: on a Deno KV read, the floor cost 125
+ * µs/req and tessera 78 in one round, 70 and 86 in another (98cb92f's run).
  *
- * Options: `--seconds=2` measured per row, `--warmup=4`,
+ * Options: `--seconds=2` measured per row, `--slices=4`, `--warmup=4`,
  * `--warmup-requests=20000`, `--warmup-max=15`, `--repeat=5`,
  * `--connections=32`, `--pipelining=8` (Deno and Node rows; Bun rows use 1),
  * `--only=id,id` (row ids of bench/_rows.ts and bench/redis.ts, and
@@ -82,6 +88,7 @@ import {
   stopRedis,
 } from "./redis.ts";
 import {
+  comparisonGroups,
   GROWTH,
   pluginModules,
   type Row,
@@ -91,6 +98,9 @@ import {
 
 const OPTIONS = {
   seconds: "2",
+  // A row's measured seconds are taken in this many slices, in turn with
+  // the rows it is compared with (see comparisonGroups in bench/_rows.ts).
+  slices: "4",
   warmup: "4",
   // The warm-up goes on, a second at a time, until the server has answered
   // this many requests (JIT compilers tier up by calls, not by time) or
@@ -131,6 +141,7 @@ const WARMUP_MAX = bounded("warmup-max", 0, 60);
 const CONNECTIONS = bounded("connections", 1, 256);
 const PIPELINING = bounded("pipelining", 1, 8);
 const REPEAT = bounded("repeat", 1, 10);
+const SLICES = bounded("slices", 1, 20);
 const SESSIONS = 256;
 const root = new URL("..", import.meta.url);
 const rootPath = decodeURIComponent(root.pathname);
@@ -223,14 +234,17 @@ async function findBun(): Promise<string | undefined> {
 
 // ---- one row ----
 
-let running: Deno.ChildProcess | undefined;
+/** The servers running now, killed on Ctrl-C. */
+const running = new Set<Deno.ChildProcess>();
 /** The environment each plug-in's service gives its rows' servers. */
 const serviceEnv = new Map<string, Record<string, string>>();
 const services: Service[] = [];
 Deno.addSignalListener("SIGINT", () => {
-  try {
-    running?.kill("SIGKILL");
-  } catch { /* already gone */ }
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
   Promise.allSettled(services.map((s) => s.stop())).finally(() =>
     Deno.exit(130)
   );
@@ -293,31 +307,40 @@ async function startServer(
       ...(row.module !== undefined ? serviceEnv.get(row.module) : {}),
     },
   }).spawn();
-  running = child;
+  running.add(child);
   return { child, ...await readyLine(child, row.id) };
 }
 
 async function stopServer(child: Deno.ChildProcess): Promise<void> {
   await stopProcess(child);
-  running = undefined;
+  running.delete(child);
 }
 
-async function load(
-  row: Row,
-  server: { port: number; cookies: string[]; child: Deno.ChildProcess },
-  dir: string,
-): Promise<Load> {
-  return await runLoad<Load>(
+/** A started server of a row. */
+interface Started {
+  row: Row;
+  port: number;
+  cookies: string[];
+  child: Deno.ChildProcess;
+}
+
+/** Warms up each server in turn, then measures them in interleaved
+ * slices (bench/_load.mjs); one figure per server, in order. */
+async function load(servers: Started[], dir: string): Promise<Load[]> {
+  return await runLoad<Load[]>(
     {
-      url: `http://127.0.0.1:${server.port}/`,
-      connections: row.connections ?? CONNECTIONS,
-      pipelining: row.pipelining ?? PIPELINING,
+      targets: servers.map(({ row, port, child, cookies }) => ({
+        url: `http://127.0.0.1:${port}/`,
+        connections: row.connections ?? CONNECTIONS,
+        pipelining: row.pipelining ?? PIPELINING,
+        pid: Deno.build.os === "linux" ? child.pid : undefined,
+        cookies,
+      })),
       warmup: WARMUP,
       warmupAtLeast: WARMUP_REQUESTS,
       warmupAtMost: WARMUP_MAX,
       seconds: SECONDS,
-      pid: Deno.build.os === "linux" ? server.child.pid : undefined,
-      cookies: server.cookies,
+      slices: SLICES,
     },
     `${dir}/load.json`,
     rootPath,
@@ -369,31 +392,55 @@ async function probe(
   }
 }
 
-async function measure(row: Row, profileDir?: string): Promise<Result> {
+/**
+ * Measures a group of rows together (bench/_rows.ts `comparisonGroups`): all
+ * their servers run at once, each pinned to CPU 0 and idle but for its own
+ * slices of load, so a row and the rows it is compared with see the same
+ * moments of a shared machine.
+ */
+async function measureGroup(
+  group: Row[],
+  profileDir?: string,
+): Promise<Result[]> {
   const dir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
+  const servers: Started[] = [];
   try {
-    const kvFile = row.mode.startsWith("redis-")
+    // One redis-server serves the run, emptied once per group: the group's
+    // servers each prime sessions of their own in it.
+    const redis = group.some((row) => row.mode.startsWith("redis-"))
       ? await redisUrl()
-      : row.seeded === undefined
-      ? `${dir}/sessions.db`
-      : seededFile(row.seeded);
-    const server = await startServer(row, kvFile, profileDir);
-    try {
-      await probe(row, server);
-      const result = await load(row, server, dir);
-      const cpu = result.cpu ?? undefined;
+      : undefined;
+    for (const [i, row] of group.entries()) {
+      const kvFile = row.mode.startsWith("redis-")
+        ? redis!
+        : row.seeded === undefined
+        ? `${dir}/sessions-${i}.db`
+        : seededFile(row.seeded);
+      servers.push({ row, ...await startServer(row, kvFile, profileDir) });
+      await probe(row, servers.at(-1)!);
+    }
+    const loads = await load(servers, dir);
+    const results: Result[] = [];
+    for (const [i, server] of servers.entries()) {
+      const { row } = server;
+      const result = loads[i]!;
       let hot: Result["hot"];
       if (row.mode === "hot-kv") {
         const res = await fetch(`http://127.0.0.1:${server.port}/__stats`);
         hot = await res.json();
       }
-      return { row, load: result, cpu, hot };
-    } finally {
-      await stopServer(server.child);
+      results.push({ row, load: result, cpu: result.cpu ?? undefined, hot });
     }
+    return results;
   } finally {
+    await Promise.allSettled(servers.map((s) => stopServer(s.child)));
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Measures one row on its own (the profiling pass). */
+async function measure(row: Row, profileDir?: string): Promise<Result> {
+  return (await measureGroup([row], profileDir))[0]!;
 }
 
 // ---- the run ----
@@ -456,26 +503,29 @@ try {
       serviceEnv.set(file, service.env);
     }
   }
+  const groups = comparisonGroups(rows);
   for (let round = 1; round <= REPEAT; round++) {
-    for (const row of rows) {
-      const result = await measure(row);
-      const list = rounds.get(row.id) ?? [];
-      list.push(result);
-      rounds.set(row.id, list);
-      const hot = result.hot
-        ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
-        : "";
-      console.error(
-        `${round}/${REPEAT} ${row.id.padEnd(24)}${
-          rps(result).toFixed(0).padStart(7)
-        } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
-          result.load.p99.toFixed(2)
-        } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
-          result.load.non2xx + result.load.errors > 0
-            ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
-            : ""
-        }${hot}`,
-      );
+    for (const group of groups) {
+      for (const result of await measureGroup(group)) {
+        const row = result.row;
+        const list = rounds.get(row.id) ?? [];
+        list.push(result);
+        rounds.set(row.id, list);
+        const hot = result.hot
+          ? `  ${result.hot.acknowledged} acknowledged, visits ${result.hot.visits}, ${result.hot.conflicts} conflicts`
+          : "";
+        console.error(
+          `${round}/${REPEAT} ${row.id.padEnd(24)}${
+            rps(result).toFixed(0).padStart(7)
+          } req/s  p50 ${result.load.p50.toFixed(2)} ms  p99 ${
+            result.load.p99.toFixed(2)
+          } ms  ${cpuPerRequest(result)?.toFixed(1) ?? "?"} µs/req${
+            result.load.non2xx + result.load.errors > 0
+              ? `  non-2xx ${result.load.non2xx} errors ${result.load.errors}`
+              : ""
+          }${hot}`,
+        );
+      }
     }
   }
 } finally {
@@ -829,7 +879,9 @@ lines.push(
     hasTaskset
       ? "pinned to CPU 0 (the load generator on CPU 1)"
       : "not pinned (no taskset)"
-  }; ${WARMUP} s warm-up (longer, a second at a time, until the server has answered ${WARMUP_REQUESTS} requests, or for ${WARMUP_MAX} s at most; see *Warm-up* below), then ${SECONDS} s measured with autocannon, ${CONNECTIONS} connections with ${PIPELINING} pipelined requests each (Bun rows: 1, see below); ${SESSIONS} sessions, each request taking its connection's next cookie (connections never share one, except in the hot row). ${REPEAT} interleaved rounds (every row once, then again); each figure is the row's **median** round (median req/s, median CPU per request), and every ratio compares medians of the same run. Same handler body everywhere: \`new Response(\`visit \${n}\`)\`.`,
+  }; ${WARMUP} s warm-up (longer, a second at a time, until the server has answered ${WARMUP_REQUESTS} requests, or for ${WARMUP_MAX} s at most; see *Warm-up* below), then ${SECONDS} s measured with autocannon, ${CONNECTIONS} connections with ${PIPELINING} pipelined requests each (Bun rows: 1, see below); ${SESSIONS} sessions, each request taking its connection's next cookie (connections never share one, except in the hot row). A row runs beside the rows it is compared with, its floor and its raw store: their servers are all up at once, each warmed up in turn, then each measured in ${SLICES} slices of ${
+    SECONDS / SLICES
+  } s taken in turn (raw, floor, tessera, raw, floor, tessera, …), so a ratio compares servers loaded through the same moments of a shared machine. ${REPEAT} interleaved rounds (every group once, then again); each figure is the row's **median** round (median req/s, median CPU per request), and every ratio compares medians of the same run. Same handler body everywhere: \`new Response(\`visit \${n}\`)\`.`,
   "",
   "**Floor** rows (bench/_floor.ts) are stand-alone handlers, no tessera import, doing only what the session contract requires: read the `Cookie` header, check the token's shape and SHA-256 it, look the record up, decode and check it (version, field types, the record's channel against the request's scheme, idle and absolute timeouts), keep it for the request in a WeakMap and in AsyncLocalStorage, answer with `Vary: Cookie` and `Cache-Control: private`; on a write, add the write's id to the record's 16 recent ones (issue 12's idempotent commits, as tessera keeps them), encode the record and store it with a versioned check. The memory floor keeps a plain `Map` and answers synchronously. **Raw** rows do only the KV calls (one `get` + `JSON.parse`; plus one `atomic().check().set()` to write), no cookie checks, hashing or session context.",
   "",
