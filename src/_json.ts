@@ -6,8 +6,12 @@
  * numbers, class instances (Date, Map, …) and cycles.
  */
 export function assertJson(value: unknown, path: string): void {
-  check(value, path, []);
+  // Most values are primitives, with no parents to track: no array for
+  // them (check() pushes onto it only for an object).
+  check(value, path, typeof value === "object" ? [] : NO_PARENTS);
 }
+
+const NO_PARENTS: object[] = [];
 
 function check(value: unknown, path: string, parents: object[]): void {
   switch (typeof value) {

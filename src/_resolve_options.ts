@@ -29,6 +29,9 @@ export interface ResolvedOptions {
   readonly httpCookie: string;
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
+  /** Both timeouts, as every record written stores them: one array per
+   * `withSession`, not one per save. */
+  readonly limits: readonly [idle: number, absolute: number];
   readonly touchInterval: number;
   readonly cookieMaxAge: number | undefined;
   readonly renewInterval: number | undefined;
@@ -246,6 +249,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     httpCookie: cookieName,
     idleTimeout,
     absoluteTimeout,
+    limits: [idleTimeout, absoluteTimeout],
     touchInterval,
     cookieMaxAge,
     renewInterval,

@@ -423,7 +423,7 @@ export class StoreAccess {
     const text = encodeRecordText(
       state,
       this.https,
-      [this.#options.idleTimeout, this.#options.absoluteTimeout],
+      this.#options.limits,
       this.#options.carrier === "bearer",
     );
     const value = takesText(store) ? text : encoder.encode(text);

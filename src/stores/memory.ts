@@ -320,19 +320,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       // Queued at the write that stores it: not used since.
       evictable.set(id, used);
     }
-    // An id already stored is already under each of its prefixes.
-    const isNew = !slots.has(id);
     const { value } = set;
-    slots.set(id, {
-      id,
-      // A copy, so a caller that reuses its buffer cannot change what is
-      // stored; text cannot be changed.
-      value: copy && typeof value !== "string" ? value.slice() : value,
-      versionstamp,
-      expiresAt: set.expireIn === undefined ? Infinity : now + set.expireIn,
-      used,
-    });
-    if (isNew) {
+    // A copy, so a caller that reuses its buffer cannot change what is
+    // stored; text cannot be changed.
+    const stored = copy && typeof value !== "string" ? value.slice() : value;
+    const expiresAt = set.expireIn === undefined
+      ? Infinity
+      : now + set.expireIn;
+    const slot = slots.get(id);
+    if (slot !== undefined) {
+      // Changed in place, not replaced: no slot is handed out (reads copy
+      // its fields), and most writes are saves of a stored session, so
+      // this spares one object per save. An id already stored is already
+      // under each of its prefixes.
+      slot.value = stored;
+      slot.versionstamp = versionstamp;
+      slot.expiresAt = expiresAt;
+      slot.used = used;
+    } else {
+      slots.set(id, { id, value: stored, versionstamp, expiresAt, used });
       for (const prefix of ancestors(id)) {
         let ids = descendants.get(prefix);
         if (ids === undefined) descendants.set(prefix, ids = new Set());
