@@ -20,36 +20,32 @@ const MANY: CookieLookup = { kind: "many" };
  * order, because a sibling subdomain can plant a second one.
  */
 export function findCookie(header: string | null, name: string): CookieLookup {
-  if (header === null || header.indexOf(name) === -1) return NONE;
+  // (Cookie names are never empty: an empty one would be found everywhere.)
+  if (header === null || name === "") return NONE;
   let found: string | undefined;
-  let start = 0;
   const length = header.length;
-  while (start < length) {
-    // One pass per pair: find its end and its first "=" together, so a
-    // header of separators or of pairs without "=" stays linear.
-    let end = start;
-    let eq = -1;
-    while (end < length) {
-      const c = header.charCodeAt(end);
-      if (c === 59 /* ; */) break;
-      if (c === 61 /* = */ && eq === -1) eq = end;
-      end++;
-    }
-    if (eq !== -1 && isName(header, start, eq, name)) {
-      if (found !== undefined) return MANY;
-      found = trim(header, eq + 1, end);
-    }
-    start = end + 1;
+  // Only where the name occurs can a pair be named by it: those places are
+  // found by the native search, not by walking the header one character
+  // at a time. An occurrence names a pair when only blanks separate it
+  // from the pair's start (the header's or a ";") and from an "=" after
+  // it; a name holds neither "=" nor ";", so that "=" is the pair's first.
+  // Blanks before and after distinct occurrences never overlap: linear.
+  for (
+    let at = header.indexOf(name);
+    at !== -1;
+    at = header.indexOf(name, at + 1)
+  ) {
+    let before = at;
+    while (before > 0 && isSpace(header.charCodeAt(before - 1))) before--;
+    if (before > 0 && header.charCodeAt(before - 1) !== 59 /* ; */) continue;
+    let eq = at + name.length;
+    while (eq < length && isSpace(header.charCodeAt(eq))) eq++;
+    if (eq === length || header.charCodeAt(eq) !== 61 /* = */) continue;
+    if (found !== undefined) return MANY;
+    const end = header.indexOf(";", eq + 1);
+    found = trim(header, eq + 1, end === -1 ? length : end);
   }
   return found === undefined ? NONE : { kind: "one", value: found };
-}
-
-/** Whether `s` from `from` to `to`, trimmed, is `name`: compared in place,
- * with no string cut out for every pair of the header. */
-function isName(s: string, from: number, to: number, name: string): boolean {
-  while (from < to && isSpace(s.charCodeAt(from))) from++;
-  while (to > from && isSpace(s.charCodeAt(to - 1))) to--;
-  return to - from === name.length && s.startsWith(name, from);
 }
 
 function trim(s: string, from: number, to: number): string {
