@@ -56,6 +56,8 @@ interface Slot {
   expiresAt: number;
   /** When a request last read or wrote it, on the store's clock of uses. */
   used: number;
+  /** Its place in the sweep's array. */
+  at: number;
 }
 
 /** Entries looked at by the incremental sweep on each commit. */
@@ -116,8 +118,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   // A number, not a BigInt: 2^53 commits is centuries at any real rate, and
   // number arithmetic allocates nothing.
   let version = 0;
-  // Values, not entries: no [key, value] array per entry looked at.
-  let sweep: Iterator<Slot> | undefined;
+  // The slots again, in the order they were stored, in an array the sweep
+  // walks with an index: a Map iterator cost ~0.2 us per commit on Bun for
+  // its 4 steps (measured in one process, bench floor's write). A removed
+  // slot leaves a hole (the order, oldest first, is what keeps the sweep
+  // ahead of the expiries), skipped and closed at the end of each pass.
+  const order: (Slot | undefined)[] = [];
+  let hand = 0;
 
   function live(id: string, now: number): Slot | undefined {
     const slot = slots.get(id);
@@ -148,7 +155,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         if (slots.has(session)) evictable.set(session, uses);
       }
     }
-    if (!slots.delete(id)) return;
+    const slot = slots.get(id);
+    if (slot === undefined) return;
+    slots.delete(id);
+    order[slot.at] = undefined;
     for (const prefix of ancestors(id)) {
       const ids = descendants.get(prefix);
       ids?.delete(id);
@@ -157,15 +167,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   }
 
   function sweepSome(now: number, count: number): void {
-    for (let i = 0; i < count; i++) {
-      sweep ??= slots.values();
-      const next = sweep.next();
-      if (next.done) {
-        sweep = undefined;
+    for (let i = 0; i < count;) {
+      if (hand >= order.length) {
+        closeHoles();
         return;
       }
-      if (next.value.expiresAt <= now) collect(next.value.id);
+      const slot = order[hand++];
+      if (slot === undefined) continue;
+      i++;
+      if (slot.expiresAt <= now) collect(slot.id);
     }
+  }
+
+  /** Ends a pass: the slots move up over the holes, in their order. */
+  function closeHoles(): void {
+    let kept = 0;
+    for (const slot of order) {
+      if (slot === undefined) continue;
+      slot.at = kept;
+      order[kept++] = slot;
+    }
+    order.length = kept;
+    hand = 0;
   }
 
   /**
@@ -338,7 +361,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       slot.expiresAt = expiresAt;
       slot.used = used;
     } else {
-      slots.set(id, { id, value: stored, versionstamp, expiresAt, used });
+      const slot = {
+        id,
+        value: stored,
+        versionstamp,
+        expiresAt,
+        used,
+        at: order.length,
+      };
+      slots.set(id, slot);
+      order.push(slot);
       for (const prefix of ancestors(id)) {
         let ids = descendants.get(prefix);
         if (ids === undefined) descendants.set(prefix, ids = new Set());
