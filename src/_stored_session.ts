@@ -231,9 +231,13 @@ export class StoredSession {
     const inPlace = this.values.changedInPlace();
     const write = this.values.pending || inPlace.length > 0 ||
       this.values.forced;
-    // No clock for a request without a stored session: nothing to renew
-    // or touch.
-    const now = this.#id === null ? 0 : Date.now();
+    // No clock for a request without a stored session (nothing to renew
+    // or touch), nor for a write that cannot renew (it is no touch): the
+    // save reads it.
+    const now = this.#id === null ||
+        (write && this.#options.renewInterval === undefined)
+      ? 0
+      : Date.now();
     const renewal = this.#renewalDue(now);
     const touch = !write && this.#id !== null &&
       now - this.values.state.seen >= this.#options.touchInterval;
