@@ -116,7 +116,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   get(key: string): unknown {
     this.#used = true;
-    return this.#stored.values.get(key);
+    return this.#stored.peek(key);
   }
 
   require(key: string): unknown {
@@ -388,7 +388,7 @@ export class RequestSession implements Session<Record<string, unknown>> {
 
   /** The response is out: the request is let go (see StoreAccess). */
   release(): void {
-    this.#stored.io.release();
+    this.#stored.release();
   }
 
   /** Whether this request ended its session without starting another. */

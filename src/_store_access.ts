@@ -171,8 +171,12 @@ export class StoreAccess {
   #store: SessionStore | undefined;
 
   /** `channel`: whether the request came over HTTPS, or the request, to be
-   * asked when first needed. */
-  constructor(options: ResolvedOptions, channel: boolean | Request) {
+   * asked when first needed (`undefined`: an answered request's, never
+   * asked). */
+  constructor(
+    options: ResolvedOptions,
+    channel: boolean | Request | undefined,
+  ) {
     this.#options = options;
     if (typeof channel === "boolean") this.#https = channel;
     else this.#request = channel;

@@ -25,12 +25,17 @@ import type { SessionRejection } from "./session.ts";
 import type { SessionStore, StoreCheck, StoreKey } from "./store.ts";
 import type { SideEntry } from "./stores/_side.ts";
 
+const NO_KEYS: readonly string[] = [];
+
 /** One request's session as stored: its token, record and pending values. */
 export class StoredSession {
-  /** The values and the operations on them. */
-  readonly values: SessionValues = new SessionValues();
-  /** The store, as this request uses it. */
-  readonly io: StoreAccess;
+  /** Made on first use, as is {@link io}: a request without a session
+   * cookie whose handler never changes its session needs neither, and a
+   * request's allocations are what its garbage collection costs. */
+  #values: SessionValues | undefined;
+  #io: StoreAccess | undefined;
+  /** The channel, until {@link io} takes it (`undefined` once released). */
+  #channel: boolean | Request | undefined;
   readonly #options: ResolvedOptions;
   /** Token the browser presented and that loaded a session, if any. */
   #presented: string | null = null;
@@ -60,8 +65,33 @@ export class StoredSession {
     events: Emitter = SILENT,
   ) {
     this.#options = options;
-    this.io = new StoreAccess(options, channel);
+    this.#channel = channel;
     this.events = events;
+  }
+
+  /** The values and the operations on them. */
+  get values(): SessionValues {
+    return this.#values ??= new SessionValues();
+  }
+
+  /** The store, as this request uses it. */
+  get io(): StoreAccess {
+    if (this.#io === undefined) {
+      this.#io = new StoreAccess(this.#options, this.#channel);
+      this.#channel = undefined;
+    }
+    return this.#io;
+  }
+
+  /** The response is out: the request is let go (see StoreAccess). */
+  release(): void {
+    if (this.#io !== undefined) this.#io.release();
+    else if (typeof this.#channel !== "boolean") this.#channel = undefined;
+  }
+
+  /** A value, without making the values of a request that has none. */
+  peek(key: string): unknown {
+    return this.#values === undefined ? undefined : this.#values.get(key);
   }
 
   /** Whether the request came over HTTPS. */
@@ -228,9 +258,10 @@ export class StoredSession {
    * Returns `undefined` when there is nothing to store.
    */
   save(): Promise<void> | undefined {
-    const inPlace = this.values.changedInPlace();
-    const write = this.values.pending || inPlace.length > 0 ||
-      this.values.forced;
+    const values = this.#values;
+    const inPlace = values === undefined ? NO_KEYS : values.changedInPlace();
+    const write = values !== undefined &&
+      (values.pending || inPlace.length > 0 || values.forced);
     // No clock for a request without a stored session (nothing to renew
     // or touch), nor for a write that cannot renew (it is no touch): the
     // save reads it.
