@@ -80,17 +80,12 @@ export function withWrite(
   writeId: string,
   seen: number = state.seen,
 ): SessionState {
-  return { ...state, seen, writes: addWrite(state.writes, writeId) };
-}
-
-/** A record's list of write ids with `writeId` added, keeping the latest
- * {@link RECENT_WRITES}. */
-export function addWrite(writes: string, writeId: string): string {
+  const { writes } = state;
   const full = (RECENT_WRITES - 1) * WRITE_ID_LENGTH;
   const kept = writes.length > full
     ? writes.slice(writes.length - full)
     : writes;
-  return kept + writeId;
+  return { ...state, seen, writes: kept + writeId };
 }
 
 /** Whether `writes` (a record's list) holds `writeId`. */
@@ -129,23 +124,20 @@ export function encodeRecord(
   return encoder.encode(encodeRecordText(state, https, limits, bearer));
 }
 
-/** Serialises a session to the text its stored bytes are the UTF-8 of,
- * with `seen` and `writes` in place of the state's (a save stores them
- * before its state takes them). Object.fromEntries defines properties, it
- * never assigns, so a `__proto__` key is stored as plain data. */
+/** Serialises a session to the text its stored bytes are the UTF-8 of.
+ * Object.fromEntries defines properties, it never assigns, so a
+ * `__proto__` key is stored as plain data. */
 export function encodeRecordText(
   state: SessionState,
   https: boolean,
   limits?: readonly [number, number],
   bearer = false,
-  seen: number = state.seen,
-  writes: string = state.writes,
 ): string {
   const record: Record<string, unknown> = {
     v: RECORD_VERSION,
     data: Object.fromEntries(state.data),
     created: state.created,
-    seen,
+    seen: state.seen,
     https,
     user: state.user,
   };
@@ -158,7 +150,7 @@ export function encodeRecordText(
   if (state.flash.size > 0) record.flash = Object.fromEntries(state.flash);
   if (state.csrf !== null) record.csrf = state.csrf;
   if (state.meta !== null) record.meta = state.meta;
-  if (writes !== "") record.w = writes;
+  if (state.writes !== "") record.w = state.writes;
   // Absent for cookie sessions: records from before the bearer carrier.
   if (bearer) record.bearer = true;
   return JSON.stringify(record);

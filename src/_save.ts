@@ -3,7 +3,7 @@
 // version. A commit whose reply was lost is recognised by its write id.
 // On a store in this process the first attempt completes without a
 // promise; conflicts, failures and retries take the asynchronous path.
-import { addWrite, newWriteId, type SessionState } from "./_record.ts";
+import { newWriteId, type SessionState, withWrite } from "./_record.ts";
 import { backoff, quietly, sessionKey } from "./_store_access.ts";
 import { create } from "./_create.ts";
 import type { StoredSession } from "./_stored_session.ts";
@@ -81,64 +81,62 @@ interface Save {
 
 /** One compare-and-swap of the record. */
 function attempt(save: Save, n: number): Promise<void> | undefined {
-  const { session, store, key, state } = save;
+  const { session, store, key } = save;
   const io = session.io;
-  const checks = [{ key, versionstamp: save.versionstamp }];
+  const now = Date.now();
   // Emptied (clear(), the last delete or takeFlash()): an empty session
   // is no session, as before its first value; its cookie goes.
-  if (!worthStoring(state)) {
-    return io.commitThen(
+  const written = worthStoring(save.state)
+    ? withWrite(save.state, save.writeId, now)
+    : undefined;
+  const checks = [{ key, versionstamp: save.versionstamp }];
+  const then = (versionstamp: string | null) =>
+    committed(save, n, written, versionstamp);
+  const otherwise = (error: unknown) => failed(save, written, error);
+  return written === undefined
+    ? io.commitThen(store, checks, [], [key], then, otherwise)
+    : io.commitThen(
       store,
       checks,
+      io.saveSets(key, io.encode(store, written), written, now),
       [],
-      [key],
-      (versionstamp) => {
-        if (versionstamp === null) return conflicted(save, n, false);
-        session.emptied();
-        return undefined;
-      },
-      (error) => failed(save, false, error),
+      then,
+      otherwise,
     );
-  }
-  // Stored with this write's id and time, which the state takes once the
-  // commit succeeded: no copy of the state per save.
-  const now = Date.now();
-  const writes = addWrite(state.writes, save.writeId);
-  return io.commitThen(
-    store,
-    checks,
-    io.saveSets(key, io.encode(store, state, now, writes), state, now),
-    [],
-    (versionstamp) => {
-      if (versionstamp === null) return conflicted(save, n, true);
-      state.seen = now;
-      state.writes = writes;
-      session.stored(versionstamp, state);
-      return undefined;
-    },
-    (error) => failed(save, true, error),
-  );
 }
 
-/** The store may have applied the commit and lost its reply. `writes`:
- * whether the commit wrote the record (or deleted an emptied one). */
+function committed(
+  save: Save,
+  n: number,
+  written: SessionState | undefined,
+  result: string | null,
+): Promise<void> | undefined {
+  if (result === null) return conflicted(save, n, written);
+  if (written === undefined) save.session.emptied();
+  else save.session.stored(result, written);
+  return undefined;
+}
+
+/** The store may have applied the commit and lost its reply. */
 async function failed(
   save: Save,
-  writes: boolean,
+  written: SessionState | undefined,
   error: unknown,
 ): Promise<void> {
   const { session } = save;
   const fresh = await quietly(session.io.follow(save.store, save.id));
-  if (!writes ? fresh !== null : !session.adopt(fresh, save.writeId)) {
+  if (
+    written === undefined ? fresh !== null : !session.adopt(fresh, save.writeId)
+  ) {
     throw error;
   }
-  if (!writes) session.emptied();
+  if (written === undefined) session.emptied();
 }
 
 async function conflicted(
   save: Save,
   n: number,
-  writes: boolean,
+  written: SessionState | undefined,
 ): Promise<void> {
   const { session, store, options } = save;
   const io = session.io;
@@ -146,7 +144,7 @@ async function conflicted(
   // failed (a client's resend after a lost reply fails its own check):
   // look at once, before other writes push it out of the record's list.
   let fresh = await io.follow(store, save.id);
-  if (writes && session.adopt(fresh, save.writeId)) return;
+  if (written !== undefined && session.adopt(fresh, save.writeId)) return;
   session.events.emit({
     type: "conflict-retried",
     sessionId: session.id,
@@ -159,7 +157,7 @@ async function conflicted(
     // Destroyed, rotated or expired meanwhile: this request's changes
     // are ordered before that, and the session is not brought back.
     // (Or this request emptied it and the store lost the reply.)
-    if (!writes) session.emptied();
+    if (written === undefined) session.emptied();
     else session.reset();
     return;
   }

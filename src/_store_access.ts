@@ -422,20 +422,13 @@ export class StoreAccess {
   }
 
   /** A record as `store` takes it: text for a store with its own side,
-   * bytes for any other; `seen` and `writes` as encodeRecordText's. */
-  encode(
-    store: SessionStore,
-    state: SessionState,
-    seen: number = state.seen,
-    writes: string = state.writes,
-  ): SideValue {
+   * bytes for any other. */
+  encode(store: SessionStore, state: SessionState): SideValue {
     const text = encodeRecordText(
       state,
       this.https,
       this.#options.limits,
       this.#options.carrier === "bearer",
-      seen,
-      writes,
     );
     const value = takesText(store) ? text : encoder.encode(text);
     const over = oversize(value, store.maxValueBytes);
