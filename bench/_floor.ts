@@ -7,7 +7,10 @@
  * What each floor does, and no more:
  * - read the `Cookie` header and find the `session` cookie;
  * - check the token's shape (43 base64url characters, canonical last one)
- *   and SHA-256 it to the store id (the store never sees the token);
+ *   and SHA-256 it to the store id (the store never sees the token), with
+ *   the runtime's fastest synchronous built-in (Bun's `Bun.SHA256`, else
+ *   node:crypto; tessera's own JavaScript SHA-256, which it uses on Deno
+ *   where it is about twice as fast as node:crypto, is not a built-in);
  * - look the record up; decode it (UTF-8, JSON) and check it (version, the
  *   field types, the channel it was made on against the request's scheme,
  *   the idle and absolute timeouts);
@@ -95,7 +98,21 @@ function sessionId(request: Request): string | null {
   const end = header.indexOf(";", start);
   const token = header.slice(start + 8, end === -1 ? undefined : end);
   if (token.length !== 43 || !TOKEN.test(token)) return null;
-  return createHash("sha256").update(token).digest("base64url");
+  return hashToken(token);
+}
+
+/** Bun's one-shot `Bun.SHA256` (it hashes a string's UTF-8). */
+const BUN_SHA256 = (globalThis as {
+  Bun?: { SHA256?: { hash(input: string, encoding: "base64url"): string } };
+}).Bun?.SHA256;
+
+/** A token's SHA-256, base64url, by the runtime's fastest synchronous
+ * built-in: on Bun its one-shot hash (about a quarter of createHash's
+ * cost, and what tessera uses there), else node:crypto. */
+function hashToken(token: string): string {
+  return BUN_SHA256 !== undefined
+    ? BUN_SHA256.hash(token, "base64url")
+    : createHash("sha256").update(token).digest("base64url");
 }
 
 /** Decodes and checks a stored record (bytes, or text from a client that
@@ -168,7 +185,7 @@ export function memoryFloor(count: number): {
   for (let i = 0; i < count; i++) {
     const token = randomBytes(32).toString("base64url");
     cookies.push(`session=${token}`);
-    map.set(createHash("sha256").update(token).digest("base64url"), {
+    map.set(hashToken(token), {
       value: record(now),
       version: 1,
     });
@@ -283,7 +300,7 @@ export async function kvFloor(kv: FloorKv, count: number): Promise<{
   for (let i = 0; i < count; i++) {
     const token = randomBytes(32).toString("base64url");
     cookies.push(`session=${token}`);
-    const key = kvKey(createHash("sha256").update(token).digest("base64url"));
+    const key = kvKey(hashToken(token));
     await kv.atomic().check({ key, versionstamp: null }).set(
       key,
       record(now),
