@@ -3,18 +3,17 @@
 //
 // Usage: node bench/_load.mjs <config.json>
 //   { targets: [{ url, connections, pipelining, pid?, cookies? }, …],
-//     warmup, warmupAtLeast?, warmupAtMost?, seconds, slices? }
-//   (or one target's fields at the top level, for one server)
+//     warmup, warmupAtLeast?, warmupAtMost?, seconds, slices }
 // Warms each target up in turn: `warmup` seconds of load (discarded), and
 // more, a second at a time, until its warm-up has `warmupAtLeast` answers or
 // lasted `warmupAtMost` seconds. Then measures `seconds` per target, in
 // `slices` slices taken in turn (target 1, 2, 3, then 1, 2, 3 again, …), so
 // the servers compared with each other are measured through the same
-// moments of a shared machine, not one after another. Prints one JSON line
-// (an array of them, one per target, when given `targets`): requests (and
-// those of the warm-up), 2xx, non-2xx, errors, measured seconds, latency
-// percentiles in milliseconds (measured per response with process.hrtime,
-// so sub-millisecond values are kept; autocannon's own histogram rounds to
+// moments of a shared machine, not one after another. Prints one JSON line,
+// an array with one object per target: requests (and those of the
+// warm-up), 2xx, non-2xx, errors, measured seconds, latency percentiles in
+// milliseconds (measured per response with process.hrtime, so
+// sub-millisecond values are kept; autocannon's own histogram rounds to
 // whole milliseconds) and, on Linux, the CPU seconds the server process
 // `pid` used during its measured slices and during its warm-up (from /proc,
 // which Node reads without the --allow-all that Deno would need).
@@ -36,8 +35,7 @@ import process from "node:process";
 import autocannon from "autocannon";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const targets = config.targets ?? [config];
-const slices = config.slices ?? 1;
+const { targets, slices } = config;
 
 /** autocannon's setupClient for `target`: its cookies, partitioned. */
 function clientSetup(target) {
@@ -166,4 +164,4 @@ const out = figures.map(({ latencies, ...f }) => {
     p99: pick(0.99),
   };
 });
-console.log(JSON.stringify(config.targets ? out : out[0]));
+console.log(JSON.stringify(out));

@@ -108,11 +108,12 @@ export interface LoadTarget {
   cookies: string[];
 }
 
-/** What bench/_load.mjs is told: one server (its fields at the top level),
- * or `targets`, measured in turn, a slice each. */
-export type LoadConfig =
-  & LoadTiming
-  & (LoadTarget | { targets: LoadTarget[]; slices: number });
+/** What bench/_load.mjs is told: the servers, measured in turn, a slice
+ * each. */
+export interface LoadConfig extends LoadTiming {
+  targets: LoadTarget[];
+  slices: number;
+}
 
 /** How long bench/_load.mjs loads each server. */
 export interface LoadTiming {

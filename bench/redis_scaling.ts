@@ -99,26 +99,30 @@ async function loadAll(
   dir: string,
 ): Promise<{ ok: number; failed: number; cpu: number | null; secs: number }> {
   const results = await Promise.all(apps.map(async (app, i) => {
-    return await runLoad<{
+    const [result] = await runLoad<{
       ok: number;
       non2xx: number;
       errors: number;
       seconds: number;
       cpu: number | null;
-    }>(
+    }[]>(
       {
-        url: `http://127.0.0.1:${app.port}/`,
-        // The connections split between the processes (32, 16 + 16, …).
-        connections: Math.round(CONNECTIONS / apps.length),
-        pipelining: PIPELINING,
+        targets: [{
+          url: `http://127.0.0.1:${app.port}/`,
+          // The connections split between the processes (32, 16 + 16, …).
+          connections: Math.round(CONNECTIONS / apps.length),
+          pipelining: PIPELINING,
+          pid: Deno.build.os === "linux" ? app.child.pid : undefined,
+          cookies: app.cookies,
+        }],
+        slices: 1,
         warmup: 0,
         seconds,
-        pid: Deno.build.os === "linux" ? app.child.pid : undefined,
-        cookies: app.cookies,
       },
       `${dir}/load-${i}.json`,
       rootPath,
     );
+    return result!;
   }));
   const cpus = results.map((r) => r.cpu);
   return {
